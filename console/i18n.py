@@ -1,0 +1,71 @@
+"""Every visible string: looked up by key in config/locales/<lang>.yaml.
+
+``t("error.stale", ref=…)`` renders in the current language.  Both locale files
+are complete (a test checks that they have the same keys and placeholders); a
+missing key shows the key itself, so a gap is visible rather than silent.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import yaml
+
+from .paths import locales_dir
+
+LANGUAGES = ("zh-CN", "en")
+_state = threading.local()
+_default_language = ["zh-CN"]
+
+
+@functools.cache
+def catalog(language: str) -> dict[str, str]:
+    path = locales_dir() / f"{language}.yaml"
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            flat[prefix] = str(node)
+
+    walk("", data)
+    return flat
+
+
+def set_language(language: str) -> None:
+    """Process-wide language (the console has one operator, one language)."""
+    if language not in LANGUAGES:
+        language = "en" if language.lower().startswith("en") else "zh-CN"
+    _default_language[0] = language
+
+
+def language() -> str:
+    return getattr(_state, "language", None) or _default_language[0]
+
+
+def t(key: str, /, **params: Any) -> str:
+    text = catalog(language()).get(key)
+    if text is None:
+        text = catalog("en").get(key, key)
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def has(key: str) -> bool:
+    return key in catalog(language())
+
+
+def label(group: str, value: Any) -> str:
+    """A domain value's display name, e.g. label("level", "II") → "Ⅱ 重大"."""
+    key = f"{group}.{value}"
+    return t(key) if has(key) or key in catalog("en") else str(value)

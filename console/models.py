@@ -1,0 +1,323 @@
+"""Peewee models.  The schema itself is created only by console/migrations/.
+
+All datetimes are naive UTC (see console/clock.py).  Every mutable row carries a
+``version`` that actions check and bump; ``Event`` rows are never updated or
+deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+
+class JSONText(TextField):
+    """JSON kept as text, so SQLite and PostgreSQL store it the same way."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+# --------------------------------------------------------------------------- people
+
+
+class Department(Base):
+    """部门: a reporting unit and/or a 12345 handling unit (承办单位)."""
+
+    code = CharField(unique=True, max_length=32)
+    name = CharField(unique=True, max_length=100)
+    phone = CharField(default="", max_length=40)
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+
+class Person(Base):
+    """A member of the roster: who may log in, and in which role."""
+
+    login = CharField(unique=True, max_length=64)
+    name = CharField(max_length=64)
+    title = CharField(default="", max_length=64)
+    phone = CharField(default="", max_length=40)
+    role = CharField(default="officer", max_length=16)  # viewer/officer/leader/admin
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+
+class Shift(Base):
+    """班次: 带班领导 (leader), 主班 (primary) and 副班 (secondary) for a period."""
+
+    ref = CharField(unique=True, max_length=32)
+    starts_at = DateTimeField(index=True)
+    ends_at = DateTimeField(index=True)
+    leader = ForeignKeyField(Person, null=True, on_delete="RESTRICT", backref="+")
+    primary = ForeignKeyField(Person, null=True, on_delete="RESTRICT", backref="+")
+    secondary = ForeignKeyField(Person, null=True, on_delete="RESTRICT", backref="+")
+    handed_over_at = DateTimeField(null=True)  # 交接班 time
+    handed_over_by = CharField(null=True, max_length=64)
+    taken_over_by = CharField(null=True, max_length=64)
+    handover_note = TextField(default="")
+    version = IntegerField(default=1)
+
+
+# --------------------------------------------------------------------------- items
+
+
+class Item(Base):
+    """Columns every queue item shares: identity, status, owner, escalation state.
+
+    Escalation state (after PagerDuty/GoAlert): the chain is a snapshot of the
+    configured steps when the item was created; ``step`` is where it stands;
+    ``next_escalation_at`` is set while the current step has not acknowledged;
+    ``deadline_at`` is the next obligation (report up, follow-up, due date) and
+    ``overdue_at`` marks that this deadline was missed (once per deadline).
+    ``rank``/``sort_key`` keep queues in "most urgent first" order on an index.
+    """
+
+    ref = CharField(unique=True, max_length=40)
+    status = CharField(max_length=16, index=True)
+    owner = CharField(null=True, max_length=64)  # 首办责任人 (login)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    closed_at = DateTimeField(null=True)
+    chain = JSONText(default=list)
+    step = IntegerField(default=0)
+    acked_by = CharField(null=True, max_length=64)
+    acked_at = DateTimeField(null=True)
+    next_escalation_at = DateTimeField(null=True, index=True)
+    deadline_at = DateTimeField(null=True, index=True)
+    overdue_at = DateTimeField(null=True)
+    rank = IntegerField(default=0)
+    sort_key = IntegerField(default=0)
+    version = IntegerField(default=1)
+
+    KIND = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def step_name(self) -> str:
+        chain = self.chain or []
+        return chain[self.step][0] if 0 <= self.step < len(chain) else ""
+
+
+class Report(Item):
+    """突发事件信息: an emergency information report (首报 → 续报 → 终报)."""
+
+    KIND = "report"
+
+    received_at = DateTimeField(index=True)  # 接报时间
+    occurred_at = DateTimeField(null=True)  # 事发时间
+    place = CharField(default="", max_length=200)  # 事发地点
+    category = CharField(max_length=16)  # natural/accident/health/security
+    subtype = CharField(default="other", max_length=32)
+    level = CharField(max_length=8, index=True)  # I/II/III/IV/unknown (待核)
+    sensitive = BooleanField(default=False)
+    title = CharField(max_length=200)
+    summary = TextField(default="")  # 事件性质 and course
+    dead = IntegerField(default=0)
+    injured = IntegerField(default=0)
+    missing = IntegerField(default=0)
+    area = TextField(default="")  # 影响范围
+    trend = TextField(default="")  # 发展趋势
+    measures = TextField(default="")  # 已采取措施 / 领导到位
+    requests = TextField(default="")  # 请求事项
+    source_unit = CharField(default="", max_length=100)  # 信息来源
+    reporter = CharField(default="", max_length=64)
+    reporter_phone = CharField(default="", max_length=40)
+    recorder = CharField(default="", max_length=64)  # 记录人
+    reported_at = DateTimeField(null=True)  # first reported up (电话报告)
+    followups = IntegerField(default=0)  # 续报 count
+
+    class Meta:
+        indexes = ((("rank", "sort_key", "id"), False),)
+
+
+class WorkOrder(Item):
+    """12345 工单: a citizen hotline work order."""
+
+    KIND = "work_order"
+
+    received_at = DateTimeField(index=True)
+    channel = CharField(default="phone", max_length=16)
+    caller = CharField(default="", max_length=64)
+    phone = CharField(default="", max_length=40, index=True)
+    address = CharField(default="", max_length=200)
+    type = CharField(max_length=16)  # enquiry/help/complaint/report/suggestion
+    category = CharField(default="", max_length=64)
+    content = TextField(default="")
+    urgency = CharField(default="normal", max_length=16)  # normal/urgent/very_urgent
+    department = ForeignKeyField(Department, null=True, on_delete="RESTRICT", backref="+",
+                                 index=True)
+    assisting = JSONText(default=list)  # 协办 department codes
+    assigned_at = DateTimeField(null=True)
+    extensions = IntegerField(default=0)
+    satisfaction = IntegerField(null=True)  # 1–5
+    reply = TextField(default="")
+
+    class Meta:
+        indexes = ((("rank", "sort_key", "id"), False),)
+
+
+class SupervisionItem(Item):
+    """督办件: registered (挂号) from a report, order or instruction; struck off (销号) when done."""
+
+    KIND = "supervision"
+
+    title = CharField(max_length=200)
+    content = TextField(default="")
+    klass = CharField(max_length=16)  # 3715: urgent/normal/complex
+    source_kind = CharField(default="", max_length=16)  # report/work_order/instruction/""
+    source_ref = CharField(default="", max_length=40)
+    department = ForeignKeyField(Department, null=True, on_delete="RESTRICT", backref="+")
+    registered_at = DateTimeField(index=True)
+    result = TextField(default="")
+
+    class Meta:
+        indexes = ((("rank", "sort_key", "id"), False),)
+
+
+ITEM_MODELS: dict[str, type[Item]] = {
+    "report": Report,
+    "work_order": WorkOrder,
+    "supervision": SupervisionItem,
+}
+
+
+class ReportUpdate(Base):
+    """A report stage: 首报 (initial), 续报 N (followup, numbered), 终报 (final)."""
+
+    report = ForeignKeyField(Report, on_delete="CASCADE", backref="updates")
+    stage = CharField(max_length=16)  # initial/followup/final
+    seq = IntegerField(default=0)
+    at = DateTimeField()
+    text = TextField()
+    dead = IntegerField(null=True)
+    injured = IntegerField(null=True)
+    missing = IntegerField(null=True)
+    author = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("report", "seq"), False),)
+
+
+class Instruction(Base):
+    """领导批示: a leader's instruction recorded against an item."""
+
+    item_kind = CharField(max_length=16)
+    item_id = IntegerField()
+    leader = CharField(max_length=64)  # who gave it (name)
+    text = TextField()
+    at = DateTimeField()
+    recorded_by = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("item_kind", "item_id"), False),)
+
+
+# --------------------------------------------------------------------------- plans
+
+
+class Plan(Base):
+    """应急预案: graded response Ⅰ–Ⅳ with activation criteria and a checklist per level."""
+
+    code = CharField(unique=True, max_length=32)
+    title = CharField(max_length=200)
+    kind = CharField(max_length=16)  # master/special/department/unit
+    category = CharField(max_length=16)
+    subtype = CharField(default="other", max_length=32)
+    owner = CharField(default="", max_length=32)  # department code
+    summary = TextField(default="")
+    levels = JSONText(default=dict)  # {"I": {"criteria", "declared_by", "measures": [...]}}
+    contacts = JSONText(default=list)  # [{"name", "post", "phone"}]
+    related = JSONText(default=list)
+    shelters = JSONText(default=list)
+    version = IntegerField(default=1)
+
+
+class PlanActivation(Base):
+    """A plan activated for a report at a response level."""
+
+    plan = ForeignKeyField(Plan, on_delete="RESTRICT", backref="+")
+    report = ForeignKeyField(Report, null=True, on_delete="RESTRICT", backref="+")
+    level = CharField(max_length=8)
+    declared_by = CharField(default="", max_length=64)
+    activated_by = CharField(max_length=64)
+    activated_at = DateTimeField()
+    deactivated_by = CharField(null=True, max_length=64)
+    deactivated_at = DateTimeField(null=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("report",), False),)
+
+
+class ActivationMeasure(Base):
+    """One checklist measure of an activation; ticking it is an event."""
+
+    activation = ForeignKeyField(PlanActivation, on_delete="CASCADE", backref="measures")
+    idx = IntegerField()
+    text = TextField()
+    done_at = DateTimeField(null=True)
+    done_by = CharField(null=True, max_length=64)
+
+    class Meta:
+        indexes = ((("activation", "idx"), True),)
+
+
+# --------------------------------------------------------------------------- log
+
+
+class Event(Base):
+    """Append-only timeline.  Each row stores the hash of the one before it."""
+
+    at = DateTimeField(index=True)
+    actor = CharField(max_length=64)  # login
+    actor_name = CharField(default="", max_length=64)
+    console = CharField(default="", max_length=100)  # host:tty/pid
+    item_kind = CharField(max_length=16)
+    item_id = IntegerField()
+    item_ref = CharField(default="", max_length=40)
+    action = CharField(max_length=24)
+    before = JSONText(null=True)
+    after = JSONText(null=True)
+    note = TextField(default="")
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("item_kind", "item_id", "id"), False),)
+
+
+class Counter(Base):
+    """Reference-number sequences, per kind and year (taken under the write lock)."""
+
+    name = CharField(primary_key=True, max_length=40)
+    value = IntegerField(default=0)
+
+
+ALL_MODELS = [Department, Person, Shift, Report, WorkOrder, SupervisionItem, ReportUpdate,
+              Instruction, Plan, PlanActivation, ActivationMeasure, Event, Counter]

@@ -1,0 +1,259 @@
+"""The duty room's rules as pure functions over settings and times.
+
+No database here: deadlines, chains, ranks, which action is legal from which
+status, and which role may do it.  console/actions.py applies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .settings import LEVELS, Settings, Step
+
+# --------------------------------------------------------------------------- statuses
+
+REPORT_STATUSES = ("new", "acknowledged", "active", "closed")
+WORK_ORDER_STATUSES = ("received", "assigned", "in_progress", "extended", "replied", "visited",
+                       "returned", "closed")
+SUPERVISION_STATUSES = ("registered", "in_progress", "closed")
+STATUSES = {"report": REPORT_STATUSES, "work_order": WORK_ORDER_STATUSES,
+            "supervision": SUPERVISION_STATUSES}
+
+_WO_WORKING = {"assigned", "in_progress", "extended"}
+
+# action → kind → statuses it may start from.  "*open" = any status but closed.
+LEGAL_FROM: dict[str, dict[str, set[str] | str]] = {
+    "acknowledge": {"report": "*open", "work_order": "*open", "supervision": "*open"},
+    "escalate": {"report": "*open", "work_order": "*open", "supervision": "*open"},
+    "assign": {"report": "*open", "work_order": {"received", "returned"} | _WO_WORKING,
+               "supervision": "*open"},
+    "urge": {"report": "*open", "work_order": _WO_WORKING | {"replied"},
+             "supervision": "*open"},
+    "extend": {"work_order": _WO_WORKING, "supervision": "*open"},
+    "return": {"work_order": _WO_WORKING},
+    "follow_up": {"report": "*open"},
+    "instruct": {"report": "*any", "work_order": "*any", "supervision": "*any"},
+    "reply": {"work_order": _WO_WORKING},
+    "visit": {"work_order": {"replied"}},
+    "close": {"report": "*open", "work_order": {"replied", "visited"}, "supervision": "*open"},
+    "reopen": {"report": {"closed"}, "work_order": {"closed"}, "supervision": {"closed"}},
+    "note": {"report": "*any", "work_order": "*any", "supervision": "*any"},
+    "change_level": {"report": "*open"},
+}
+
+ITEM_ACTIONS = tuple(LEGAL_FROM)
+
+
+def is_legal(action: str, kind: str, status: str) -> bool:
+    allowed = LEGAL_FROM.get(action, {}).get(kind)
+    if allowed is None:
+        return False
+    if allowed == "*any":
+        return True
+    if allowed == "*open":
+        return status != "closed"
+    return status in allowed
+
+
+def legal_actions(kind: str, status: str) -> list[str]:
+    return [a for a in ITEM_ACTIONS if is_legal(a, kind, status)]
+
+
+# --------------------------------------------------------------------------- roles
+
+ROLE_ORDER = {"viewer": 0, "officer": 1, "leader": 2, "admin": 3}
+
+# the least role each action needs; admin may do everything
+ACTION_ROLE = {
+    "acknowledge": "officer", "escalate": "officer", "assign": "officer", "urge": "officer",
+    "extend": "officer", "return": "officer", "follow_up": "officer", "reply": "officer",
+    "visit": "officer", "close": "officer", "reopen": "officer", "note": "officer",
+    "change_level": "officer",
+    "instruct": "leader", "escalate_any": "leader", "close_major": "leader",
+    "create": "officer", "activate_plan": "officer", "tick_measure": "officer",
+    "deactivate_plan": "officer", "handover": "officer",
+    "admin": "admin",
+}
+
+
+def role_allows(role: str, action: str) -> bool:
+    need = ACTION_ROLE.get(action, "admin")
+    return ROLE_ORDER.get(role, -1) >= ROLE_ORDER[need]
+
+
+# --------------------------------------------------------------------------- severities
+
+REPORT_SEVERITY = {"I": 0, "II": 1, "unknown": 2, "III": 3, "IV": 4}
+URGENCY_SEVERITY = {"very_urgent": 0, "urgent": 1, "normal": 2}
+CLASS_SEVERITY = {"urgent": 0, "normal": 1, "complex": 2}
+_FAR = 10 * 365 * 86400
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def severity_of(kind: str, item_severity: str) -> int:
+    table = {"report": REPORT_SEVERITY, "work_order": URGENCY_SEVERITY,
+             "supervision": CLASS_SEVERITY}[kind]
+    return table.get(item_severity, 2)
+
+
+def epoch(at: dt.datetime) -> int:
+    return int((at - _EPOCH).total_seconds())
+
+
+def queue_position(severity: int, *, closed_at: dt.datetime | None,
+                   deadline_at: dt.datetime | None, created_at: dt.datetime) -> tuple[int, int]:
+    """(rank, sort_key): open before closed, then severity, then nearest deadline.
+
+    Closed items sort most recently closed first.  Both are integers so a queue
+    pages on one composite index, (rank, sort_key, id).
+    """
+    if closed_at is not None:
+        return 10 + severity, -epoch(closed_at)
+    if deadline_at is not None:
+        return severity, epoch(deadline_at)
+    return severity, epoch(created_at) + _FAR
+
+
+# --------------------------------------------------------------------------- chains
+
+
+def chain_snapshot(settings: Settings, kind: str, severity: str) -> list[list]:
+    """The configured chain copied onto an item: later config edits do not touch it."""
+    return [[s.name, s.wait] for s in settings.chain(kind, severity)]
+
+
+def step_wait(chain: list[list], step: int) -> int:
+    return int(chain[min(step, len(chain) - 1)][1])
+
+
+def next_escalation(chain: list[list], step: int, since: dt.datetime) -> dt.datetime | None:
+    """When an unacknowledged item at ``step`` moves on; None at the last step."""
+    if step >= len(chain) - 1:
+        return None
+    return since + dt.timedelta(minutes=step_wait(chain, step))
+
+
+def find_step(chain: list[list], wanted: str | int) -> int | None:
+    """A step by number (1-based, as shown) or by name (exact, then prefix)."""
+    if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.isdigit()):
+        n = int(wanted) - 1
+        return n if 0 <= n < len(chain) else None
+    for i, (name, _wait) in enumerate(chain):
+        if name == wanted:
+            return i
+    matches = [i for i, (name, _w) in enumerate(chain) if name.startswith(str(wanted))]
+    return matches[0] if len(matches) == 1 else None
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def effective_level(settings: Settings, level: str, sensitive: bool) -> str:
+    """Sensitive information is reported at least as fast as ``reporting.sensitive_as``."""
+    if sensitive and REPORT_SEVERITY[settings.sensitive_as] < REPORT_SEVERITY[level]:
+        return settings.sensitive_as
+    return level
+
+
+@dataclass(frozen=True)
+class ReportClock:
+    """What a report's deadline depends on."""
+
+    level: str
+    sensitive: bool
+    received_at: dt.datetime
+    reported_at: dt.datetime | None
+    followups: int
+    last_update_at: dt.datetime | None
+
+
+def report_deadline(settings: Settings, r: ReportClock) -> tuple[str, dt.datetime | None]:
+    """The next reporting obligation of an open report: (what, when).
+
+    Not yet reported up → report up within ``report`` minutes of receipt;
+    reported, no follow-up yet → the written report is due ``written`` minutes
+    after receipt; after that a follow-up every ``followup`` minutes (none when
+    null), and for the configured levels also at the fixed local hours.
+    """
+    level = effective_level(settings, r.level, r.sensitive)
+    limits = settings.report_limits[level]
+    if r.reported_at is None:
+        return "report_up", r.received_at + dt.timedelta(minutes=limits.report)
+    if r.followups == 0:
+        due = r.received_at + dt.timedelta(minutes=limits.written)
+        return "written", max(due, r.reported_at)
+    last = r.last_update_at or r.reported_at
+    candidates = []
+    if limits.followup:
+        candidates.append(last + dt.timedelta(minutes=limits.followup))
+    if level in settings.followup_at_levels:
+        candidates.extend(settings.calendar.next_local_time(last, h) for h in settings.followup_at)
+    return ("followup", min(candidates)) if candidates else ("none", None)
+
+
+def work_order_due(settings: Settings, received_at: dt.datetime, wo_type: str,
+                   urgency: str) -> dt.datetime:
+    """12345 limit: 特急 same day (at least the response time), 紧急 hours, else working days."""
+    cal = settings.calendar
+    if urgency == "very_urgent":
+        respond = received_at + dt.timedelta(minutes=settings.very_urgent_response)
+        if settings.very_urgent_same_day:
+            return max(cal.end_of_local_day(received_at), respond)
+        return respond
+    if urgency == "urgent":
+        return received_at + dt.timedelta(hours=settings.urgent_hours)
+    return cal.add_working_days(received_at, settings.wo_type_days[wo_type])
+
+
+def extension_due(settings: Settings, current_due: dt.datetime, wo_type: str) -> dt.datetime:
+    """An extension (延期) grants the type's limit again from the current due date."""
+    return settings.calendar.add_working_days(current_due, max(1, settings.wo_type_days[wo_type]))
+
+
+def return_allowed_until(settings: Settings, assigned_at: dt.datetime) -> dt.datetime:
+    return settings.calendar.add_working_days(assigned_at, settings.return_working_days)
+
+
+def supervision_due(settings: Settings, registered_at: dt.datetime, klass: str) -> dt.datetime:
+    """3715: urgent 3, normal 7, complex 15 (working days by default)."""
+    days, working = settings.sv_classes[klass]
+    if working:
+        return settings.calendar.add_working_days(registered_at, days)
+    return registered_at + dt.timedelta(days=days)
+
+
+def remaining(deadline: dt.datetime | None, now: dt.datetime) -> dt.timedelta | None:
+    return None if deadline is None else deadline - now
+
+
+def urgency_band(settings: Settings, kind: str, deadline: dt.datetime | None,
+                 now: dt.datetime) -> str:
+    """"ok", "near" (amber) or "overdue" (red) for the countdown colour."""
+    if deadline is None:
+        return "ok"
+    left = deadline - now
+    if left.total_seconds() < 0:
+        return "overdue"
+    if kind == "work_order":
+        near = dt.timedelta(hours=settings.remind_before_hours)
+    else:
+        near = dt.timedelta(minutes=settings.warn_minutes)
+    return "near" if left <= near else "ok"
+
+
+def level_of(value: str) -> str:
+    """Accept I/II/III/IV/unknown, Roman numerals Ⅰ–Ⅳ, 1–4 and 待核."""
+    table = {"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV", "1": "I", "2": "II", "3": "III",
+             "4": "IV", "待核": "unknown", "特别重大": "I", "重大": "II", "较大": "III", "一般": "IV"}
+    v = str(value).strip()
+    v = table.get(v, v)
+    if v.upper() in ("I", "II", "III", "IV"):
+        return v.upper()
+    if v.lower() in ("unknown", ""):
+        return "unknown"
+    raise ValueError(f"expected a level I/II/III/IV/unknown, got {value!r}")
+
+
+assert set(REPORT_SEVERITY) == set(LEVELS)
+__all__ = ["Step"]

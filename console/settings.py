@@ -1,0 +1,401 @@
+"""Load the shipped default.yaml, merge a site file over it, validate.
+
+Every error names the file the bad value came from, the key path and the
+problem, e.g. ``site.yaml: escalation.report.I[2].wait: expected minutes, got "ten"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .clock import WEEKDAYS, Calendar
+from .errors import ConfigError
+from .paths import default_config_file
+
+LEVELS = ("I", "II", "III", "IV", "unknown")
+URGENCIES = ("normal", "urgent", "very_urgent")
+WO_TYPES = ("enquiry", "help", "complaint", "report", "suggestion")
+SV_CLASSES = ("urgent", "normal", "complex")
+ROLES = ("viewer", "officer", "leader", "admin")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an escalation chain: who holds the item, and for how long."""
+
+    name: str
+    wait: int  # minutes unacknowledged before the next step
+
+
+@dataclass(frozen=True)
+class ReportLimits:
+    report: int
+    written: int
+    followup: int | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    site_name: str
+    timezone: str
+    language: str
+    database_url: str
+    busy_timeout_ms: int
+    retries: int
+    allow_as: bool
+    unknown_readonly: bool
+    sweep_seconds: float
+    feed_ms: int
+    warn_minutes: int
+    theme: str
+    bell: bool
+    calendar: Calendar
+    report_limits: dict[str, ReportLimits]
+    followup_at: tuple[str, ...]
+    followup_at_levels: tuple[str, ...]
+    sensitive_as: str
+    leader_closes: tuple[str, ...]
+    wo_type_days: dict[str, int]
+    very_urgent_response: int
+    very_urgent_same_day: bool
+    urgent_hours: int
+    return_working_days: int
+    max_extensions: int
+    remind_before_hours: int
+    sv_classes: dict[str, tuple[int, bool]]
+    chains: dict[str, dict[str, tuple[Step, ...]]]
+    references: dict[str, str]
+    sources: tuple[str, ...] = field(default=())
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.calendar.tz  # type: ignore[return-value]
+
+    def chain(self, kind: str, severity: str) -> tuple[Step, ...]:
+        chains = self.chains[kind]
+        return chains.get(severity) or chains["default"]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(path.name, where, f"not valid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path.name, "", "expected a mapping of settings at the top level")
+    return data
+
+
+def _merge(base: dict, over: dict, origin: dict[str, str], name: str, prefix: str = "") -> dict:
+    """Deep-merge ``over`` into a copy of ``base``, remembering which file set each path."""
+    out = dict(base)
+    for key, value in over.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, origin, name, path)
+        else:
+            out[key] = value
+            origin[path] = name
+    return out
+
+
+def load(path: str | os.PathLike | None = None, overrides: dict | None = None) -> Settings:
+    """Settings from default.yaml, the site file (``path`` or $DUTYROOM_CONFIG), overrides."""
+    default = default_config_file()
+    data = _read_yaml(default)
+    origin: dict[str, str] = {}
+    sources = [str(default)]
+    site = path or os.environ.get("DUTYROOM_CONFIG")
+    if site:
+        site_path = Path(site)
+        if not site_path.is_file():
+            raise ConfigError(str(site_path), "", "no such file")
+        over = _read_yaml(site_path)
+        _check_known(data, over, site_path.name)
+        data = _merge(data, over, origin, site_path.name)
+        sources.append(str(site_path))
+    if overrides:
+        data = _merge(data, overrides, origin, "command line")
+    return _validate(data, _Origin(origin, default.name), tuple(sources))
+
+
+def _check_known(base: dict, over: dict, name: str, prefix: str = "") -> None:
+    """A typo in a site file must not be silently ignored."""
+    open_maps = {"escalation.report", "escalation.work_order", "escalation.supervision",
+                 "hotline.types", "supervision.classes", "reporting.levels"}
+    for key, value in over.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key not in base:
+            if prefix in open_maps:
+                continue
+            raise ConfigError(name, path, "unknown setting (see default.yaml for the keys)")
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            _check_known(base[key], value, name, path)
+
+
+class _Origin:
+    def __init__(self, origin: dict[str, str], default: str) -> None:
+        self.origin, self.default = origin, default
+
+    def file_of(self, path: str) -> str:
+        probe = path
+        while probe:
+            if probe in self.origin:
+                return self.origin[probe]
+            probe = re.sub(r"(\[\d+\]|\.[^.\[]+)$", "", probe)
+            if "." not in probe and "[" not in probe:
+                return self.origin.get(probe, self.default)
+        return self.default
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _V:
+    """Typed reads with errors that name file and key path."""
+
+    def __init__(self, data: dict, origin: _Origin) -> None:
+        self.data, self.origin = data, origin
+
+    def fail(self, path: str, problem: str) -> ConfigError:
+        return ConfigError(self.origin.file_of(path), path, problem)
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise self.fail(path, "missing")
+            node = node[part]
+        return node
+
+    def str_(self, path: str, value: Any = None) -> str:
+        value = self.get(path) if value is None else value
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected text, got {value!r}")
+        return value
+
+    def int_(self, path: str, value: Any = ..., *, minimum: int = 0, unit: str = "a whole number",
+             allow_null: bool = False) -> Any:
+        value = self.get(path) if value is ... else value
+        if value is None and allow_null:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = f'"{value}"' if isinstance(value, str) else repr(value)
+            raise self.fail(path, f"expected {unit}, got {shown}")
+        if value < minimum:
+            raise self.fail(path, f"expected {unit} ≥ {minimum}, got {value}")
+        return value
+
+    def num(self, path: str, *, minimum: float = 0) -> float:
+        value = self.get(path)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise self.fail(path, f"expected a number ≥ {minimum}, got {value!r}")
+        return float(value)
+
+    def bool_(self, path: str) -> bool:
+        value = self.get(path)
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {value!r}")
+        return value
+
+    def map_(self, path: str) -> dict:
+        value = self.get(path)
+        if not isinstance(value, dict):
+            raise self.fail(path, "expected a mapping")
+        return value
+
+    def list_(self, path: str) -> list:
+        value = self.get(path)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(path, "expected a list")
+        return value
+
+    def date(self, path: str, value: Any) -> dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise self.fail(path, f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+    def choice(self, path: str, value: Any, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.fail(path, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def chain(self, path: str) -> tuple[Step, ...]:
+        steps = self.list_(path)
+        if not steps:
+            raise self.fail(path, "an escalation chain needs at least one step")
+        out = []
+        for i, step in enumerate(steps):
+            p = f"{path}[{i}]"
+            if not isinstance(step, dict):
+                raise self.fail(p, "expected {name: …, wait: minutes}")
+            unknown = set(step) - {"name", "wait"}
+            if unknown:
+                raise self.fail(f"{p}.{sorted(unknown)[0]}", "unknown key (use name and wait)")
+            name = step.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise self.fail(f"{p}.name", f"expected the step's name, got {name!r}")
+            wait = self.int_(f"{p}.wait", step.get("wait"), minimum=1, unit="minutes")
+            out.append(Step(name.strip(), wait))
+        return tuple(out)
+
+
+def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings:
+    v = _V(data, origin)
+    tzname = v.str_("site.timezone")
+    try:
+        ZoneInfo(tzname)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise v.fail("site.timezone", f"unknown time zone {tzname!r}") from None
+    language = v.str_("site.language")
+    v.choice("site.language", language, ("auto", "zh-CN", "en"))
+
+    workdays = v.list_("calendar.workdays")
+    for i, d in enumerate(workdays):
+        v.choice(f"calendar.workdays[{i}]", d, WEEKDAYS)
+    holidays = [v.date(f"calendar.holidays[{i}]", d) for i, d in enumerate(v.list_("calendar.holidays"))]
+    extra = [v.date(f"calendar.extra_workdays[{i}]", d)
+             for i, d in enumerate(v.list_("calendar.extra_workdays"))]
+    calendar = Calendar(tzname, workdays, holidays, extra)
+
+    limits: dict[str, ReportLimits] = {}
+    levels = v.map_("reporting.levels")
+    for level in LEVELS:
+        if level not in levels:
+            raise v.fail(f"reporting.levels.{level}", "missing")
+    for level in levels:
+        v.choice(f"reporting.levels.{level}", level, LEVELS)
+        base = f"reporting.levels.{level}"
+        v.map_(base)
+        limits[level] = ReportLimits(
+            report=v.int_(f"{base}.report", minimum=1, unit="minutes"),
+            written=v.int_(f"{base}.written", minimum=1, unit="minutes"),
+            followup=v.int_(f"{base}.followup", minimum=1, unit="minutes", allow_null=True),
+        )
+    followup_at = tuple(v.list_("reporting.followup_at"))
+    for i, hhmm in enumerate(followup_at):
+        if not isinstance(hhmm, str) or not _HHMM.match(hhmm):
+            raise v.fail(f"reporting.followup_at[{i}]", f'expected a time "HH:MM", got {hhmm!r}')
+    fal = tuple(v.choice(f"reporting.followup_at_levels[{i}]", x, LEVELS)
+                for i, x in enumerate(v.list_("reporting.followup_at_levels")))
+    leader_closes = tuple(v.choice(f"reporting.leader_closes[{i}]", x, LEVELS)
+                          for i, x in enumerate(v.list_("reporting.leader_closes")))
+
+    types = v.map_("hotline.types")
+    wo_days = {}
+    for t in WO_TYPES:
+        if t not in types:
+            raise v.fail(f"hotline.types.{t}", "missing")
+    for t in types:
+        v.choice(f"hotline.types.{t}", t, WO_TYPES)
+        wo_days[t] = v.int_(f"hotline.types.{t}.working_days", minimum=0, unit="working days")
+
+    classes = v.map_("supervision.classes")
+    sv: dict[str, tuple[int, bool]] = {}
+    for c in SV_CLASSES:
+        if c not in classes:
+            raise v.fail(f"supervision.classes.{c}", "missing")
+    for c in classes:
+        v.choice(f"supervision.classes.{c}", c, SV_CLASSES)
+        sv[c] = (v.int_(f"supervision.classes.{c}.days", minimum=1, unit="days"),
+                 v.bool_(f"supervision.classes.{c}.working_days"))
+
+    chains: dict[str, dict[str, tuple[Step, ...]]] = {}
+    allowed = {"report": LEVELS, "work_order": URGENCIES, "supervision": ("default",)}
+    for kind, severities in allowed.items():
+        table = v.map_(f"escalation.{kind}")
+        chains[kind] = {}
+        for sev in table:
+            v.choice(f"escalation.{kind}.{sev}", sev, severities + ("default",))
+            chains[kind][sev] = v.chain(f"escalation.{kind}.{sev}")
+        if "default" not in chains[kind] and not all(s in chains[kind] for s in severities):
+            missing = next(s for s in severities if s not in chains[kind])
+            raise v.fail(f"escalation.{kind}.{missing}", "missing (or give a default chain)")
+
+    refs = {}
+    for kind in ("report", "supervision", "work_order"):
+        fmt = v.str_(f"references.{kind}")
+        try:
+            fmt.format(year=2026, seq=1)
+        except (KeyError, IndexError, ValueError):
+            raise v.fail(f"references.{kind}", "expected a format using {year} and {seq}") from None
+        refs[kind] = fmt
+
+    url = v.get("database.url") or ""
+    if not isinstance(url, str):
+        raise v.fail("database.url", f"expected a URL, got {url!r}")
+    if url and not url.startswith(("sqlite:", "postgresql:", "postgres:")):
+        raise v.fail("database.url", "expected sqlite:///PATH or postgresql://…")
+
+    return Settings(
+        site_name=v.str_("site.name"),
+        timezone=tzname,
+        language=language,
+        database_url=url,
+        busy_timeout_ms=v.int_("database.busy_timeout_ms", minimum=0, unit="milliseconds"),
+        retries=v.int_("database.retries", minimum=0),
+        allow_as=v.bool_("operators.allow_as"),
+        unknown_readonly=v.bool_("operators.unknown_readonly"),
+        sweep_seconds=v.num("console.sweep_seconds", minimum=0.5),
+        feed_ms=v.int_("console.feed_ms", minimum=10, unit="milliseconds"),
+        warn_minutes=v.int_("console.warn_minutes", minimum=0, unit="minutes"),
+        theme=v.str_("console.theme"),
+        bell=v.bool_("console.bell"),
+        calendar=calendar,
+        report_limits=limits,
+        followup_at=followup_at,
+        followup_at_levels=fal,
+        sensitive_as=v.choice("reporting.sensitive_as", v.get("reporting.sensitive_as"), LEVELS),
+        leader_closes=leader_closes,
+        wo_type_days=wo_days,
+        very_urgent_response=v.int_("hotline.urgency.very_urgent.response_minutes", minimum=1,
+                                    unit="minutes"),
+        very_urgent_same_day=v.bool_("hotline.urgency.very_urgent.same_day"),
+        urgent_hours=v.int_("hotline.urgency.urgent.hours", minimum=1, unit="hours"),
+        return_working_days=v.int_("hotline.return_working_days", minimum=0, unit="working days"),
+        max_extensions=v.int_("hotline.max_extensions", minimum=0),
+        remind_before_hours=v.int_("hotline.remind_before_hours", minimum=0, unit="hours"),
+        sv_classes=sv,
+        chains=chains,
+        references=refs,
+        sources=sources,
+        raw=data,
+    )
+
+
+def language_of(settings: Settings) -> str:
+    """zh-CN or en: the configured language, or the one LANG / LC_ALL asks for."""
+    if settings.language != "auto":
+        return settings.language
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "zh-CN"
