@@ -40,7 +40,7 @@ from .models import (
     WorkOrder,
     database,
 )
-from .settings import LEVELS, ROLES, SV_CLASSES, URGENCIES, WO_TYPES
+from .settings import ROLES, SV_CLASSES, URGENCIES, WO_TYPES
 
 T = TypeVar("T")
 GENESIS = "0" * 64
@@ -66,9 +66,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def event_digest(prev_hash: str, e: dict[str, Any]) -> str:
-    """The hash chain: every event commits to the one before it (``dutyroom verify``)."""
+    """The hash chain: every event commits to the one before it (``dutyroom verify``).
+
+    The item is identified by kind and reference, not by its row id, so an archive
+    restored into another database (where ids differ) still verifies.
+    """
     body = json.dumps(
-        [prev_hash, _jsonable(e["at"]), e["actor"], e["console"], e["item_kind"], e["item_id"],
+        [prev_hash, _jsonable(e["at"]), e["actor"], e["console"], e["item_kind"],
          e["item_ref"], e["action"], e["before"], e["after"], e["note"]],
         ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
     )
@@ -250,9 +254,7 @@ def acknowledge(ctx: Context, actor: Actor, target: Any, *, expected_version: in
             values["owner"] = actor.login  # 首办责任制: the first to take it owns it
         if isinstance(item, Report) and item.status == "new":
             values["status"] = "acknowledged"
-        elif isinstance(item, WorkOrder) and item.status == "assigned":
-            values["status"] = "in_progress"
-        elif isinstance(item, SupervisionItem) and item.status == "registered":
+        elif isinstance(item, WorkOrder) and item.status == "assigned" or isinstance(item, SupervisionItem) and item.status == "registered":
             values["status"] = "in_progress"
         return values
 
@@ -892,6 +894,9 @@ def handover(ctx: Context, actor: Actor, shift_id: int, note: str, *, to_login: 
 # --------------------------------------------------------------------------- roster and plans
 
 
+_FK_FIELDS = ("leader", "primary", "secondary")
+
+
 def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values: dict,
             ref_of: Callable[[Any], str]) -> Any:
     _require(actor, "admin")
@@ -903,10 +908,13 @@ def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values
             append_event(ctx, actor, kind, row.id, ref_of(row), "create", None,
                          {k: _jsonable(v) for k, v in values.items()}, "")
             return row
-        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        def current(k: str) -> Any:  # foreign keys compare by id
+            return getattr(row, f"{k}_id") if k in _FK_FIELDS else getattr(row, k)
+
+        changed = {k: v for k, v in values.items() if current(k) != v}
         if not changed:
             return row
-        before = {k: _jsonable(getattr(row, k)) for k in changed}
+        before = {k: _jsonable(current(k)) for k in changed}
         model.update(**changed, version=row.version + 1).where(model.id == row.id).execute()
         append_event(ctx, actor, kind, row.id, ref_of(row), "update", before,
                      {k: _jsonable(v) for k, v in changed.items()}, "")
@@ -984,3 +992,303 @@ __all__ = [
     "tick_measure", "deactivate_plan", "handover", "upsert_department", "upsert_person",
     "upsert_plan", "upsert_shift", "append_event", "event_digest", "find_item", "database",
 ]
+
+
+# --------------------------------------------------------------------------- import
+
+
+class ImportResult(dict):
+    """Counts per kind of what was created, plus "skipped" (already present)."""
+
+
+def import_records(ctx: Context, actor: Actor, records: list, *, source: str,
+                   progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Write validated records (console.intake) all or nothing, one event per record.
+
+    Items whose reference already exists are skipped (re-importing a file does
+    not duplicate it).  Archived events (kind: event, from ``dutyroom export``)
+    are restored verbatim, hash chain intact, only into an empty event log.
+    """
+    from .errors import ImportRejected
+
+    _require(actor, "admin" if any(r.kind in ("person", "plan", "department", "shift")
+                                   for r in records) else "create")
+    _TZ[:] = [ctx.settings.tz]
+
+    def reject(record: Any, field: str, reason: str) -> ImportRejected:
+        return ImportRejected(f"{source}:{record.line}: {field}: {reason}")
+
+    def body() -> ImportResult:
+        result = ImportResult(skipped=0)
+        now = ctx.now()
+        log_was_empty = not Event.select().exists()
+        pending_events: list[dict] = []  # this import's own events, chained last
+        by_kind: dict[str, list] = {}
+        for r in records:
+            by_kind.setdefault(r.kind, []).append(r)
+
+        def log(kind: str, item_id: int, ref: str, action: str, after: dict | None) -> None:
+            pending_events.append({"at": now, "actor": actor.login, "actor_name": actor.name,
+                                   "console": ctx.console, "item_kind": kind, "item_id": item_id,
+                                   "item_ref": ref, "action": action, "before": None,
+                                   "after": after, "note": source})
+
+        for r in by_kind.get("department", []):
+            _import_upsert(Department, "code", r.data, "department", log, result)
+        for r in by_kind.get("person", []):
+            _import_upsert(Person, "login", r.data, "person", log, result)
+        for r in by_kind.get("plan", []):
+            _import_upsert(Plan, "code", r.data, "plan", log, result)
+        depts = {}
+        for d in Department.select(Department.id, Department.code, Department.name):
+            depts[d.code] = d.id
+            depts[d.name] = d.id
+        dept_codes = {d.id: d.code for d in Department.select(Department.id, Department.code)}
+        for r in by_kind.get("shift", []):
+            values = dict(r.data)
+            for role in ("leader", "primary", "secondary"):
+                login = values[role]
+                if login:
+                    pid = Person.select(Person.id).where(Person.login == login).scalar()
+                    if pid is None:
+                        raise reject(r, role, f"no person with login {login}")
+                    values[role] = pid
+            local = values["starts_at"].replace(tzinfo=dt.UTC).astimezone(ctx.settings.tz)
+            values["ref"] = values["ref"] or local.strftime("ZB-%Y%m%d-%H")
+            _import_upsert(Shift, "ref", values, "shift", log, result)
+
+        done = 0
+        for kind in ("report", "work_order", "supervision"):
+            model = ITEM_MODELS[kind]
+            rows, extras = [], []
+            batch = by_kind.get(kind, [])
+            refs = [_record_ref(kind, r.data) for r in batch]
+            existing: set[str] = set()
+            present = [x for x in refs if x]
+            for start in range(0, len(present), 500):
+                chunk = present[start:start + 500]
+                existing.update(x for (x,) in model.select(model.ref)
+                                .where(model.ref.in_(chunk)).tuples())
+            for r, ref in zip(batch, refs, strict=True):
+                if ref and ref in existing:
+                    result["skipped"] += 1
+                    continue
+                if not ref and kind == "report" and Report.select().where(
+                        (Report.received_at == r.data["received_at"])
+                        & (Report.title == r.data["title"])).exists():
+                    result["skipped"] += 1  # no reference: the same title at the same time
+                    continue
+                row = _import_row(ctx, kind, r, ref, now, depts, reject)
+                rows.append(row)
+                extras.append(r)
+            for start in range(0, len(rows), 500):
+                model.insert_many(rows[start:start + 500]).execute()
+                done += len(rows[start:start + 500])
+                if progress:
+                    progress(done)
+            if not rows:
+                continue
+            ids = {}
+            all_refs = [row["ref"] for row in rows]
+            for start in range(0, len(all_refs), 500):
+                chunk = all_refs[start:start + 500]
+                ids.update(dict(model.select(model.ref, model.id).where(model.ref.in_(chunk))
+                                .tuples()))
+            for row, r in zip(rows, extras, strict=True):
+                item_id = ids[row["ref"]]
+                _import_children(kind, item_id, row, r, actor, reject)
+                log(kind, item_id, row["ref"], "import",
+                    {"status": row["status"],
+                     "department": dept_codes.get(row.get("department"))
+                     if row.get("department") else None})
+            result[kind] = len(rows)
+
+        archived = by_kind.get("event", [])
+        if archived and log_was_empty:
+            _restore_events(archived, reject)
+            result["event"] = len(archived)
+        elif archived:
+            result["events_skipped"] = len(archived)
+        _append_events(pending_events)
+        return result
+
+    return _transaction(ctx, body)
+
+
+def _record_ref(kind: str, data: dict) -> str | None:
+    return data.get("ticket") if kind == "work_order" else data.get("ref")
+
+
+def _import_upsert(model: type, key: str, values: dict, kind: str, log: Callable,
+                   result: ImportResult) -> None:
+    row = model.get_or_none(getattr(model, key) == values[key])
+    ref = values[key]
+    if row is None:
+        row = model.create(**values)
+        log(kind, row.id, ref, "create", {k: _jsonable(v) for k, v in values.items()})
+        result[kind] = result.get(kind, 0) + 1
+        return
+    def current(k: str) -> Any:  # foreign keys compare by id
+        return getattr(row, f"{k}_id") if k in _FK_FIELDS else getattr(row, k)
+
+    changed = {k: v for k, v in values.items() if current(k) != v}
+    if not changed:
+        result["skipped"] += 1
+        return
+    model.update(**changed, version=row.version + 1).where(model.id == row.id).execute()
+    log(kind, row.id, ref, "update", {k: _jsonable(v) for k, v in changed.items()})
+    result[kind] = result.get(kind, 0) + 1
+
+
+def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.datetime,
+                depts: dict, reject: Callable) -> dict:
+    d = r.data
+    s = ctx.settings
+    severity = {"report": d.get("level"), "work_order": d.get("urgency"),
+                "supervision": d.get("klass") or "default"}[kind]
+    chain = d.get("chain") or rules.chain_snapshot(s, kind, severity)
+    step = min(d.get("step") or 0, len(chain) - 1)
+    closed_at = d.get("closed_at")
+    start = d.get("received_at") or d.get("registered_at")
+    row: dict[str, Any] = {
+        "chain": chain, "step": step, "created_at": now, "updated_at": now,
+        "closed_at": closed_at, "acked_by": d.get("acked_by"), "acked_at": d.get("acked_at"),
+        "owner": d.get("owner"), "overdue_at": d.get("overdue_at"), "version": 1,
+    }
+    if kind == "report":
+        fields = ("received_at", "occurred_at", "place", "category", "subtype", "level",
+                  "sensitive", "title", "summary", "dead", "injured", "missing", "area", "trend",
+                  "measures", "requests", "source_unit", "reporter", "reporter_phone", "recorder",
+                  "reported_at")
+        row.update({f: d[f] for f in fields})
+        updates = [u for u in d.get("updates") or [] if u.get("stage") == "followup"]
+        row["followups"] = len(updates)
+        row["ref"] = ref or _next_ref(ctx, "report", d["received_at"])
+        row["status"] = d.get("status") or ("active" if d.get("reported_at") else
+                                            ("acknowledged" if d.get("acked_at") else "new"))
+        if closed_at is None:
+            last = max((_parse_dt(u.get("at")) for u in updates), default=None)
+            _w, due = rules.report_deadline(s, rules.ReportClock(
+                d["level"], d["sensitive"], d["received_at"], d.get("reported_at"),
+                len(updates), last))
+            row["deadline_at"] = due
+    elif kind == "work_order":
+        dept_id = None
+        if d.get("department"):
+            dept_id = depts.get(d["department"])
+            if dept_id is None:
+                raise reject(r, "department", f"no department {d['department']}")
+        for code in d.get("assisting") or []:
+            if code not in depts:
+                raise reject(r, "assisting", f"no department {code}")
+        fields = ("received_at", "channel", "caller", "phone", "address", "type", "category",
+                  "content", "urgency", "satisfaction", "reply", "extensions", "assisting")
+        row.update({f: d[f] for f in fields})
+        row["ref"] = ref
+        row["department"] = dept_id
+        row["assigned_at"] = d.get("assigned_at") or (d["received_at"] if dept_id else None)
+        row["status"] = d.get("status") or ("assigned" if dept_id else "received")
+        if closed_at is None:
+            row["deadline_at"] = d.get("due_at") or rules.work_order_due(
+                s, d["received_at"], d["type"], d["urgency"])
+    else:
+        dept_id = None
+        if d.get("department"):
+            dept_id = depts.get(d["department"])
+            if dept_id is None:
+                raise reject(r, "department", f"no department {d['department']}")
+        fields = ("title", "content", "klass", "source_ref", "source_kind", "registered_at",
+                  "result")
+        row.update({f: d[f] for f in fields})
+        row["ref"] = ref or _next_ref(ctx, "supervision", d["registered_at"])
+        row["department"] = dept_id
+        row["status"] = d.get("status") or "registered"
+        if closed_at is None:
+            row["deadline_at"] = d.get("due_at") or rules.supervision_due(
+                s, d["registered_at"], d["klass"])
+    row.setdefault("deadline_at", None)
+    if closed_at is None and row["acked_at"] is None:
+        row["next_escalation_at"] = rules.next_escalation(chain, step, start)
+    else:
+        row["next_escalation_at"] = None
+    sev = rules.severity_of(kind, severity)
+    row["rank"], row["sort_key"] = rules.queue_position(
+        sev, closed_at=closed_at, deadline_at=row["deadline_at"], created_at=start)
+    return row
+
+
+def _parse_dt(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _import_children(kind: str, item_id: int, row: dict, r: Any, actor: Actor,
+                     reject: Callable) -> None:
+    d = r.data
+    for ins in d.get("instructions") or []:
+        Instruction.create(item_kind=kind, item_id=item_id, leader=str(ins.get("leader", "")),
+                           text=str(ins.get("text", "")),
+                           at=_parse_dt(ins.get("at")) or row["created_at"],
+                           recorded_by=str(ins.get("recorded_by") or actor.login))
+    if kind != "report":
+        return
+    updates = d.get("updates") or [{"stage": "initial", "seq": 0, "at": row["received_at"],
+                                    "text": row["summary"] or row["title"],
+                                    "author": actor.login, "dead": row["dead"],
+                                    "injured": row["injured"], "missing": row["missing"]}]
+    for u in updates:
+        if u.get("stage") not in ("initial", "followup", "final"):
+            raise reject(r, "updates.stage", f"expected initial/followup/final, got {u.get('stage')!r}")
+        ReportUpdate.create(report=item_id, stage=u["stage"], seq=int(u.get("seq") or 0),
+                            at=_parse_dt(u.get("at")) or row["received_at"],
+                            text=str(u.get("text", "")), author=str(u.get("author", actor.login)),
+                            dead=u.get("dead"), injured=u.get("injured"), missing=u.get("missing"))
+    for a in d.get("activations") or []:
+        plan_id = Plan.select(Plan.id).where(Plan.code == a.get("plan")).scalar()
+        if plan_id is None:
+            raise reject(r, "activations.plan", f"no plan {a.get('plan')}")
+        act = PlanActivation.create(
+            plan=plan_id, report=item_id, level=a.get("level", "IV"),
+            declared_by=a.get("declared_by", ""), activated_by=a.get("activated_by", actor.login),
+            activated_at=_parse_dt(a.get("activated_at")) or row["created_at"],
+            deactivated_by=a.get("deactivated_by"),
+            deactivated_at=_parse_dt(a.get("deactivated_at")))
+        for i, m in enumerate(a.get("measures") or []):
+            ActivationMeasure.create(activation=act.id, idx=i, text=str(m.get("text", "")),
+                                     done_at=_parse_dt(m.get("done_at")), done_by=m.get("done_by"))
+
+
+def _restore_events(archived: list, reject: Callable) -> None:
+    """Append archived events verbatim; their item ids are looked up by reference."""
+    lookups: dict[str, Callable[[str], int | None]] = {
+        kind: (lambda ref, m=model: m.select(m.id).where(m.ref == ref).scalar())
+        for kind, model in ITEM_MODELS.items()}
+    lookups["department"] = lambda ref: Department.select(Department.id).where(
+        Department.code == ref).scalar()
+    lookups["person"] = lambda ref: Person.select(Person.id).where(Person.login == ref).scalar()
+    lookups["plan"] = lambda ref: Plan.select(Plan.id).where(Plan.code == ref).scalar()
+    lookups["shift"] = lambda ref: Shift.select(Shift.id).where(Shift.ref == ref).scalar()
+    cache: dict[tuple[str, str], int] = {}
+    rows = []
+    for r in archived:
+        e = dict(r.data)
+        key = (e["item_kind"], e["item_ref"])
+        if key not in cache:
+            finder = lookups.get(e["item_kind"])
+            cache[key] = (finder(e["item_ref"]) if finder else None) or 0
+        e["item_id"] = cache[key]
+        rows.append(e)
+    for start in range(0, len(rows), 500):
+        Event.insert_many(rows[start:start + 500]).execute()
+
+
+def _append_events(pending: list[dict]) -> None:
+    prev = Event.select(Event.hash).order_by(Event.id.desc()).limit(1).scalar() or GENESIS
+    for e in pending:
+        e["prev_hash"] = prev
+        e["hash"] = prev = event_digest(prev, e)
+    for start in range(0, len(pending), 500):
+        Event.insert_many(pending[start:start + 500]).execute()

@@ -85,8 +85,8 @@ def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
 
 def _open_postgres(url: str) -> Database:
     try:
-        from playhouse.postgres_ext import Psycopg3Database
         import psycopg  # noqa: F401
+        from playhouse.postgres_ext import Psycopg3Database
     except ImportError:  # pragma: no cover - depends on the install
         raise DutyError("PostgreSQL needs psycopg 3: pip install 'dutyroom[postgres]'") from None
     parsed = urlparse(url)

@@ -1,4 +1,7 @@
-"""Every visible string: looked up by key in config/locales/<lang>.yaml.
+"""Every visible string: looked up by key in config/locales/<lang>/*.yaml.
+
+Each file holds one concern (core.yaml: domain words and errors, ui.yaml: the
+screens); they are merged, and a key may be defined in one file only.
 
 ``t("error.stale", ref=…)`` renders in the current language.  Both locale files
 are complete (a test checks that they have the same keys and placeholders); a
@@ -22,20 +25,19 @@ _default_language = ["zh-CN"]
 
 @functools.cache
 def catalog(language: str) -> dict[str, str]:
-    path = locales_dir() / f"{language}.yaml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
     flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
-        else:
-            flat[prefix] = str(node)
-
-    walk("", data)
+    for path in sorted((locales_dir() / language).glob("*.yaml")):
+        with open(path, encoding="utf-8") as fh:
+            walk("", yaml.safe_load(fh) or {}, flat)
     return flat
+
+
+def walk(prefix: str, node: Any, flat: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            walk(f"{prefix}.{key}" if prefix else str(key), value, flat)
+    else:
+        flat[prefix] = str(node)
 
 
 def set_language(language: str) -> None:

@@ -1,5 +1,14 @@
 """0001: the initial schema (a frozen copy of console/models.py as first released)."""
-from peewee import *
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
 
 def up(migrator, db):
     class Plan(Model):
