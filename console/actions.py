@@ -19,7 +19,7 @@ from peewee import fn
 
 from . import rules
 from .context import Actor, Context
-from .db import with_retries, write_transaction
+from .db import is_postgres, with_retries, write_transaction
 from .errors import DomainError, NotFound, PermissionDenied, StaleVersion
 from .i18n import label, t
 from .models import (
@@ -89,7 +89,15 @@ def append_event(ctx: Context, actor: Actor, kind: str, item_id: int, ref: str, 
         "before": before, "after": after, "note": note or "",
     }
     row["hash"] = event_digest(prev, row)
-    return Event.create(prev_hash=prev, **row)
+    event = Event.create(prev_hash=prev, **row)
+    _notify(event.id)
+    return event
+
+
+def _notify(event_id: int) -> None:
+    """PostgreSQL: wake the consoles' change feeds (delivered when this transaction commits)."""
+    if is_postgres():
+        database.execute_sql("SELECT pg_notify(%s, %s)", ("dutyroom_events", str(event_id)))
 
 
 def _require(actor: Actor, action: str) -> None:
@@ -1292,3 +1300,5 @@ def _append_events(pending: list[dict]) -> None:
         e["hash"] = prev = event_digest(prev, e)
     for start in range(0, len(pending), 500):
         Event.insert_many(pending[start:start + 500]).execute()
+    if pending:
+        _notify(0)

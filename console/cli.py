@@ -151,8 +151,9 @@ def _run(args: argparse.Namespace) -> int:
         from . import demo
 
         ctx, url, _ = _setup(args)
-        counts = demo.build(ctx, days=args.days, seed=args.seed, force=args.force,
-                            url=db.describe(url))
+        if args.open and demo.has_data() and not args.force:
+            return _console(args, ctx)  # the demo is already there: just open it
+        counts = demo.build(ctx, days=args.days, seed=args.seed, force=args.force, url=url)
         print(i18n.t("cli.demo_done", url=db.describe(url), **counts))
         if args.open:
             return _console(args, ctx)

@@ -83,12 +83,8 @@ def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     )
 
 
-def _open_postgres(url: str) -> Database:
-    try:
-        import psycopg  # noqa: F401
-        from playhouse.postgres_ext import Psycopg3Database
-    except ImportError:  # pragma: no cover - depends on the install
-        raise DutyError("PostgreSQL needs psycopg 3: pip install 'dutyroom[postgres]'") from None
+def pg_conninfo(url: str) -> dict:
+    """psycopg connection keywords from a postgresql:// URL (query options passed through)."""
     parsed = urlparse(url)
     options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
     kwargs: dict = {
@@ -98,10 +94,21 @@ def _open_postgres(url: str) -> Database:
         "password": unquote(parsed.password) if parsed.password else None,
         "connect_timeout": int(options.pop("connect_timeout", 5)),
         "application_name": "dutyroom",
+        "dbname": unquote(parsed.path.lstrip("/")) or "dutyroom",
     }
     kwargs.update(options)
-    name = unquote(parsed.path.lstrip("/")) or "dutyroom"
-    return Psycopg3Database(name, **{k: v for k, v in kwargs.items() if v is not None})
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _open_postgres(url: str) -> Database:
+    try:
+        import psycopg  # noqa: F401
+        from playhouse.postgres_ext import Psycopg3Database
+    except ImportError:  # pragma: no cover - depends on the install
+        raise DutyError("PostgreSQL needs psycopg 3: pip install 'dutyroom[postgres]'") from None
+    kwargs = pg_conninfo(url)
+    name = kwargs.pop("dbname")
+    return Psycopg3Database(name, **kwargs)
 
 
 def is_postgres(db: Database | None = None) -> bool:
