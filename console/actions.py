@@ -199,7 +199,11 @@ def _change(ctx: Context, actor: Actor, target: Any, action: str,
             raise _stale(item, item.version)
         append_event(ctx, actor, item.KIND, item.id, item.ref, event_action or action,
                      before, after, note)
-        return model.get_by_id(item.id)
+        # the row as committed, without reading it back (a wide SELECT per action)
+        for name, value in changed.items():
+            setattr(item, name, value)
+        item.updated_at, item.version = now, item.version + 1
+        return item
 
     return _transaction(ctx, body)
 
@@ -469,7 +473,11 @@ def close(ctx: Context, actor: Actor, target: Any, text: str = "", *,
     """办结 / 销号 / 终报.  A report closes with its final report; Ⅰ/Ⅱ need a leader."""
     def apply(item: Item, now: dt.datetime) -> dict[str, Any]:
         values: dict[str, Any] = {"status": "closed", "closed_at": now, "deadline_at": None,
-                                  "next_escalation_at": None}
+                                  "next_escalation_at": None,
+                                  # closed late: keep the fact for the on-time statistics
+                                  "overdue_at": item.overdue_at or (
+                                      now if item.deadline_at and now > item.deadline_at
+                                      else None)}
         if isinstance(item, Report):
             final = _text(text, "final", required=True)
             if item.level in ctx.settings.leader_closes:

@@ -153,7 +153,12 @@ def _run(args: argparse.Namespace) -> int:
         ctx, url, _ = _setup(args)
         if args.open and demo.has_data() and not args.force:
             return _console(args, ctx)  # the demo is already there: just open it
-        counts = demo.build(ctx, days=args.days, seed=args.seed, force=args.force, url=url)
+        bar = _Progress("demo")
+        try:
+            counts = demo.build(ctx, days=args.days, seed=args.seed, force=args.force, url=url,
+                                progress=bar)
+        finally:
+            bar.close()
         print(i18n.t("cli.demo_done", url=db.describe(url), **counts))
         if args.open:
             return _console(args, ctx)

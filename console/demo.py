@@ -83,8 +83,12 @@ class _Replay:
             self.n += 1
             heapq.heappush(self.queue, (when.replace(microsecond=0), self.n, fn))
 
-    def run(self) -> None:
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        done = 0
         while self.queue:
+            done += 1
+            if progress and done % 250 == 0:
+                progress(done)
             when, _n, fn = heapq.heappop(self.queue)
             self.clock.set(when)
             try:
@@ -94,7 +98,7 @@ class _Replay:
 
 
 def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = False,
-          url: str = "") -> dict[str, int]:
+          url: str = "", progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Fill the (empty) database; returns counts for the summary line."""
     if has_data():
         if not force:
@@ -161,11 +165,11 @@ def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = Fals
         _schedule_report(replay, rng, rng.choice(serious), now - dt.timedelta(minutes=12), now,
                          on_duty, plan_codes, counts, forget=True)
 
-        # ---- 12345 work orders: ~40 a working day, fewer at weekends
+        # ---- 12345 work orders: ~26 a working day, fewer at weekends (a sample of the line)
         day = start
         while day < now:
             local_day = to_local(day, tz).date()
-            per_day = 40 if ctx.settings.calendar.is_workday(local_day) else 22
+            per_day = 26 if ctx.settings.calendar.is_workday(local_day) else 15
             for _ in range(per_day):
                 at = day + dt.timedelta(minutes=_busy_minute(rng))
                 if at >= now:
@@ -174,7 +178,9 @@ def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = Fals
                 _schedule_order(replay, rng, tpl, at, now, on_duty, names, counts)
             day += dt.timedelta(days=1)
 
-        replay.run()
+        if progress:
+            progress.total = len(replay.queue)  # type: ignore[attr-defined]
+        replay.run(progress)
     return counts
 
 
@@ -213,7 +219,7 @@ def _schedule_report(replay: _Replay, rng: random.Random, tpl: dict, at: dt.date
     ctx = replay.ctx
     leader, primary, secondary = on_duty(at)
     officer = rng.choice((primary, secondary))
-    recent = now - at < dt.timedelta(days=2)
+    recent = now - at < dt.timedelta(days=3)
     if forget is None:
         forget = recent and rng.random() < FORGET_RECENT
     box: dict[str, Any] = {}
@@ -279,7 +285,7 @@ def _schedule_report(replay: _Replay, rng: random.Random, tpl: dict, at: dt.date
                   lambda text=text: actions.follow_up(ctx, officer, target(), text))
     if level in ("I", "II", "III") and rng.random() < 0.5:
         _schedule_supervision(replay, rng, lambda: box["r"], at, now, on_duty, counts, "YJJ")
-    if recent and rng.random() < 0.6:
+    if (recent and rng.random() < 0.7) or rng.random() < 0.04:
         return  # still in hand
     t_close = t_fu + dt.timedelta(hours=rng.randint(3, 30))
     closer = leader if level in ctx.settings.leader_closes else officer
@@ -388,7 +394,8 @@ def _schedule_supervision(replay: _Replay, rng: random.Random, source: Callable[
     if rng.random() < 0.4:
         replay.at(t_reg + dt.timedelta(days=days * 0.6),
                   lambda: actions.urge(ctx, primary, target(), note="督查科电话催办"))
-    if now - t_reg > dt.timedelta(days=days * 1.2) or rng.random() < 0.3:
+    if (now - t_reg > dt.timedelta(days=days * 1.2) and rng.random() < 0.85) \
+            or rng.random() < 0.3:
         replay.at(t_reg + dt.timedelta(days=days * rng.uniform(0.4, 1.1)),
                   lambda: actions.close(ctx, leader, target(),
                                         "已按期办结，责任单位书面报告办理结果，予以销号。"))
