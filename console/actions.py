@@ -1236,9 +1236,11 @@ def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.dateti
 def _parse_dt(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(
+        str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:  # exports write UTC with "Z"; storage is naive UTC
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
 
 
 def _import_children(kind: str, item_id: int, row: dict, r: Any, actor: Actor,

@@ -1,0 +1,161 @@
+"""The command line as a new user meets it: exit codes, one-line errors, nothing changed on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "en_US.UTF-8",
+                "PYTHONPATH": str(ROOT), "HOME": str(cwd), "DUTYROOM_USER": "admin",
+                **(env or {})}
+    return subprocess.run([sys.executable, "-m", "console.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def demo_db(tmp_path_factory):
+    """One demo database (3 days) shared by the read-only checks below."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    res = run("--db", f"sqlite:///{path}", "demo", "--days", "3", cwd=path.parent)
+    assert res.returncode == 0, res.stderr
+    return path
+
+
+def test_check_config_error_is_one_line_naming_file_key_problem(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("escalation:\n  report:\n    I:\n      - {name: 值班员, wait: 5}\n"
+                    "      - {name: 带班领导, wait: 10}\n      - {name: 秘书长, wait: ten}\n",
+                    encoding="utf-8")
+    res = run("--config", str(site), "check-config", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == ('dutyroom: site.yaml: escalation.report.I[2].wait: '
+                                  'expected minutes, got "ten"')
+    assert "Traceback" not in res.stderr
+
+
+def test_usage_error_exits_2(tmp_path):
+    assert run("no-such-command", cwd=tmp_path).returncode == 2
+
+
+def test_demo_then_sweep_escalates_and_export_shows_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert run("--db", url, "demo", "--days", "3", cwd=tmp_path).returncode == 0
+    swept = run("--db", url, "sweep", cwd=tmp_path)
+    assert swept.returncode == 0, swept.stderr
+    n = int(swept.stdout.split(":")[1].split()[0])
+    assert n > 0, swept.stdout  # the demo leaves overdue and unacknowledged items
+    again = run("--db", url, "sweep", cwd=tmp_path)
+    assert again.stdout.startswith("sweep: 0 ")  # the same moment: nothing twice
+    out = tmp_path / "out.jsonl"
+    assert run("--db", url, "export", "-o", str(out), cwd=tmp_path).returncode == 0
+    events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()
+              if '"kind": "event"' in line]
+    auto = [e for e in events if e["action"] in ("auto_escalate", "overdue")]
+    assert len(auto) == n
+    assert run("--db", url, "verify", cwd=tmp_path).returncode == 0
+
+
+def test_demo_refuses_a_database_with_data(demo_db):
+    res = run("--db", f"sqlite:///{demo_db}", "demo", cwd=demo_db.parent)
+    assert res.returncode == 1 and "--force" in res.stderr
+
+
+def test_bad_import_changes_nothing(demo_db, tmp_path):
+    url = f"sqlite:///{demo_db}"
+    before = run("--db", url, "export", "--events-only", cwd=tmp_path).stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"kind":"work_order","ticket":"T-1","received_at":"2026-11-26T09:00:00","type":"投诉",'
+        '"content":"ok"}\n'
+        '{"kind":"work_order","ticket":"T-2","received_at":"yesterday","type":"投诉",'
+        '"content":"bad time"}\n', encoding="utf-8")
+    res = run("--db", url, "import", str(bad), cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == ("dutyroom: bad.jsonl:2: received_at: expected an ISO 8601 "
+                                  "date and time, got 'yesterday'")
+    assert run("--db", url, "export", "--events-only", cwd=tmp_path).stdout == before
+
+
+def test_import_with_unknown_department_rolls_back(demo_db, tmp_path):
+    url = f"sqlite:///{demo_db}"
+    before = run("--db", url, "summary", cwd=tmp_path).stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- kind: work_order\n  ticket: Y-1\n  received_at: 2026-11-26T09:00:00\n"
+                   "  type: help\n  content: 路灯不亮\n"
+                   "- kind: work_order\n  ticket: Y-2\n  received_at: 2026-11-26T09:00:00\n"
+                   "  type: help\n  content: 井盖丢失\n  department: 不存在局\n",
+                   encoding="utf-8")
+    res = run("--db", url, "import", str(bad), cwd=tmp_path)
+    assert res.returncode == 1
+    assert "bad.yaml:6: department: no department 不存在局" in res.stderr
+    assert run("--db", url, "summary", cwd=tmp_path).stdout == before
+
+
+def test_reimport_does_not_duplicate(tmp_path):
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    src = tmp_path / "orders.csv"
+    src.write_text("kind,ticket,received_at,type,urgency,content,code,name\n"
+                   "department,,,,,,ZJJ,市住建局\n"
+                   "work_order,12345-1,2026-11-26T09:00,投诉,紧急,暖气不热,,\n"
+                   "work_order,12345-2,2026-11-26T10:00,咨询,一般,公积金提取,,\n",
+                   encoding="utf-8")
+    first = run("--db", url, "import", str(src), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "imported 3 records" in first.stdout
+    second = run("--db", url, "import", str(src), cwd=tmp_path)
+    assert "imported 0 records" in second.stdout and "3 already present" in second.stdout
+
+
+def test_export_import_round_trip(demo_db, tmp_path):
+    src_url, dst_url = f"sqlite:///{demo_db}", f"sqlite:///{tmp_path / 'copy.db'}"
+    dump = tmp_path / "dump.jsonl"
+    assert run("--db", src_url, "export", "-o", str(dump), cwd=tmp_path).returncode == 0
+    res = run("--db", dst_url, "import", str(dump), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert run("--db", dst_url, "verify", cwd=tmp_path).returncode == 0
+    again = tmp_path / "again.jsonl"
+    assert run("--db", dst_url, "export", "-o", str(again), cwd=tmp_path).returncode == 0
+
+    def items(path: Path) -> list[dict]:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        return [r for r in rows if r["kind"] not in ("event",)]
+
+    def events(path: Path) -> list[dict]:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        return [r for r in rows if r["kind"] == "event"]
+
+    assert items(again) == items(dump)
+    original = events(dump)
+    assert events(again)[:len(original)] == original  # the archive, verbatim, then the imports
+
+
+def test_viewer_cannot_act(demo_db, tmp_path):
+    url = f"sqlite:///{demo_db}"
+    res = run("--db", url, "act", "note", "BG-2026-0001", "x", cwd=tmp_path,
+              env={"DUTYROOM_USER": "wallboard"})
+    assert res.returncode == 1 and "may not" in res.stderr
+
+
+def test_officer_acts_from_the_shell(demo_db, tmp_path):
+    url = f"sqlite:///{demo_db}"
+    res = run("--db", url, "act", "note", "BG-2026-0001", "交班前核实", cwd=tmp_path,
+              env={"DUTYROOM_USER": "duty"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("BG-2026-0001:")
+
+
+def test_handover_and_log(demo_db, tmp_path):
+    url = f"sqlite:///{demo_db}"
+    report = run("--db", url, "handover", cwd=tmp_path)
+    assert report.returncode == 0 and "Handover report" in report.stdout
+    log = run("--db", url, "log", cwd=tmp_path)
+    assert log.returncode == 0 and log.stdout.startswith("Duty log")
