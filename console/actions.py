@@ -722,9 +722,13 @@ def create_work_order(ctx: Context, actor: Actor, *, content: str, type: str = "
 
 def register_supervision(ctx: Context, actor: Actor, *, title: str, klass: str = "normal",
                          content: str = "", source: Any = None, department: Any = None,
-                         registered_at: dt.datetime | None = None,
-                         ref: str | None = None) -> SupervisionItem:
-    """挂号: register a supervision item (督办件), due by the 3715 rule."""
+                         registered_at: dt.datetime | None = None, ref: str | None = None,
+                         instruction_id: int | None = None) -> SupervisionItem:
+    """挂号: register a supervision item (督办件), due by the 3715 rule.
+
+    Its source is a report or work order (``source``), or a leader's instruction
+    (``instruction_id``: the item it was given on becomes the source reference).
+    """
     _require(actor, "create")
     title = _text(title, "title", required=True)
     if klass not in SV_CLASSES:
@@ -739,6 +743,12 @@ def register_supervision(ctx: Context, actor: Actor, *, title: str, klass: str =
         if source not in (None, ""):
             origin = find_item(source)
             source_kind, source_ref = origin.KIND, origin.ref
+        if instruction_id is not None:
+            ins = Instruction.get_or_none(Instruction.id == instruction_id)
+            if ins is None:
+                raise NotFound(t("error.not_found", ref=f"#{instruction_id}"))
+            origin = find_item((ins.item_kind, ins.item_id))
+            source_kind, source_ref = "instruction", origin.ref
         chain = rules.chain_snapshot(ctx.settings, "supervision", "default")
         item = SupervisionItem(
             ref=_text(ref, "ref") or _next_ref(ctx, "supervision", registered),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,6 +61,29 @@ def open_database(url: str = "", *, busy_timeout_ms: int = 5000, bind: bool = Tr
     return db
 
 
+class _SqliteDatabase(SqliteDatabase):
+    """SqliteDatabase whose connection pragmas survive a race on a fresh file.
+
+    ``PRAGMA journal_mode = wal`` on a new file needs an exclusive lock, and when
+    another process is switching the same file at that moment SQLite answers
+    "database is locked" at once, without waiting for the busy timeout (seen when
+    two consoles or two ``dutyroom init`` start together on a new database).  The
+    pragmas are idempotent: retry them, within the busy timeout.
+    """
+
+    def _set_pragmas(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + max(self._timeout or 0, 0.1)
+        delay = 0.005
+        while True:
+            try:
+                return super()._set_pragmas(conn)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay + random.random() * delay)
+                delay = min(delay * 2, 0.1)
+
+
 def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     # sqlite:///relative.db, sqlite:////absolute/path.db (SQLAlchemy's convention)
     if not url.startswith("sqlite:///"):
@@ -68,7 +92,7 @@ def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         path = str(Path(path).expanduser())
-    return SqliteDatabase(
+    return _SqliteDatabase(
         path,
         pragmas={
             "journal_mode": "wal",

@@ -293,9 +293,11 @@ def detail(kind: str, item_id: int, *, events_limit: int = 500) -> Detail | None
                            .order_by(SupervisionItem.id))
     source = None
     if kind == "supervision" and item.source_ref:
-        src_model = ITEM_MODELS.get(item.source_kind)
-        if src_model is not None:
+        # an instruction's source is the item it was given on: look the reference up anywhere
+        for src_model in ITEM_MODELS.values():
             source = src_model.get_or_none(src_model.ref == item.source_ref)
+            if source is not None:
+                break
     return Detail(item, dept, updates, instructions, activations, supervision,
                   timeline(kind, item.id, limit=events_limit), source)
 
