@@ -1,145 +1,203 @@
-"""The CAD-style command line: ``:esc BG-2026-0042 秘书长``, ``:assign 12345-88123 住建局``.
+"""The `:` command line (CAD style): parsing, Tab completion and execution.
 
-One verb per action; parsing and completion are pure, execution calls the one
-function in console/actions.py.  Used by the console's ``:`` line, by
-``dutyroom act …`` and by the tests.
+Used by the console's `:` line (screens/), by ``dutyroom act …`` and the tests.
+
+``parse(":esc BG-2026-0042 秘书长")`` → ``Command(verb="esc", action="escalate",
+ref="BG-2026-0042", arg="秘书长")``.  One verb per action; a verb also has the
+one-letter alias of its key on the queue.  Completion takes callables for the
+database look-ups so it is testable without a database (the screen runs them
+in a thread worker).
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from . import actions, queries
-from .context import Actor, Context
-from .errors import DomainError
-from .i18n import label, t
-from .models import Item
+# arg: "" none, "opt" optional word/text, "req" required text (rest of line)
+# complete: what the argument completes to ("step", "dept", "level", "")
 
 
 @dataclass(frozen=True)
 class Verb:
     name: str
-    action: str  # key in locale "action.*"
-    aliases: tuple[str, ...]
-    args: str  # "" none; "step?" optional step; "dept"; "text"; "text?"; "level"
+    action: str  # the screens' action id (see screens/keymap.py)
+    arg: str = ""
+    complete: str = ""
+    aliases: tuple[str, ...] = ()
 
 
 VERBS: tuple[Verb, ...] = (
-    Verb("ack", "acknowledge", ("a", "acknowledge", "确认"), ""),
-    Verb("esc", "escalate", ("e", "escalate", "升级"), "step?"),
-    Verb("assign", "assign", ("d", "dispatch", "交办"), "dept"),
-    Verb("urge", "urge", ("u", "chase", "催办"), "text?"),
-    Verb("extend", "extend", ("x", "延期"), "text"),
-    Verb("return", "return", ("r", "退单"), "text"),
-    Verb("fu", "follow_up", ("f", "followup", "follow-up", "续报"), "text"),
-    Verb("instruct", "instruct", ("i", "批示"), "text"),
-    Verb("reply", "reply", ("答复",), "text"),
-    Verb("visit", "visit", ("回访",), "score"),
-    Verb("close", "close", ("c", "办结", "销号", "终报"), "text?"),
-    Verb("reopen", "reopen", ("o", "重开"), "text"),
-    Verb("note", "note", ("n", "备注"), "text"),
-    Verb("level", "change_level", ("l", "定级"), "level"),
+    Verb("ack", "acknowledge", "opt", aliases=("a",)),
+    Verb("esc", "escalate", "opt", "step", aliases=("e",)),
+    Verb("assign", "assign", "req", "dept", aliases=("d",)),
+    Verb("urge", "urge", "opt", aliases=("u",)),
+    Verb("extend", "extend", "req", aliases=("x",)),
+    Verb("return", "return", "req", aliases=("r",)),
+    Verb("fu", "follow_up", "req", aliases=("f",)),
+    Verb("ins", "instruct", "req", aliases=("i",)),
+    Verb("close", "close", "opt", aliases=("c",)),
+    Verb("reopen", "reopen", "req", aliases=("o",)),
+    Verb("note", "note", "req", aliases=("n",)),
+    Verb("level", "change_level", "req", "level", aliases=("L",)),
+    Verb("reply", "reply", "req"),
+    Verb("visit", "visit", "req"),
+    Verb("open", "open"),
 )
-_BY_NAME = {alias: v for v in VERBS for alias in (v.name, *v.aliases)}
+_BY_NAME = {v.name: v for v in VERBS} | {a: v for v in VERBS for a in v.aliases}
+LEVEL_WORDS = ("I", "II", "III", "IV", "unknown")
 
 
 @dataclass(frozen=True)
 class Command:
-    verb: Verb
+    verb: str
+    action: str
     ref: str
     arg: str = ""
 
 
-def parse(line: str) -> Command:
-    """``:verb REF [argument…]`` → Command, or a DomainError saying what is wrong."""
-    text = line.strip().lstrip(":").strip()
-    if not text:
-        raise DomainError(t("cmd.empty"))
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
-    verb = _BY_NAME.get(words[0].lower())
+class CommandError(ValueError):
+    """A command that does not parse: ``key`` is an i18n key, ``params`` its values."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+def verb_of(word: str) -> Verb | None:
+    return _BY_NAME.get(word) or _BY_NAME.get(word.lower())
+
+
+def parse(text: str) -> Command:
+    """One command line → Command, or CommandError naming what is wrong."""
+    line = text.strip().lstrip(":").strip()
+    if not line:
+        raise CommandError("cmd.empty")
+    parts = line.split(None, 2)
+    verb = verb_of(parts[0])
     if verb is None:
-        raise DomainError(t("cmd.unknown_verb", verb=words[0],
-                            verbs=" ".join(v.name for v in VERBS)))
-    if len(words) < 2:
-        raise DomainError(t("cmd.need_ref", verb=verb.name))
-    ref, rest = words[1], " ".join(words[2:]).strip()
-    if verb.args in ("dept", "text", "level", "score") and not rest:
-        raise DomainError(t(f"cmd.need_{verb.args}", verb=verb.name))
-    return Command(verb, ref, rest)
+        raise CommandError("cmd.unknown_verb", verb=parts[0])
+    if len(parts) < 2:
+        raise CommandError("cmd.need_ref", verb=verb.name)
+    ref = parts[1]
+    arg = parts[2].strip() if len(parts) > 2 else ""
+    if verb.arg == "" and arg:
+        raise CommandError("cmd.no_arg", verb=verb.name)
+    if verb.arg == "req" and not arg:
+        raise CommandError("cmd.need_arg", verb=verb.name)
+    return Command(verb.name, verb.action, ref, arg)
 
 
-def execute(ctx: Context, actor: Actor, cmd: Command,
-            expected_version: int | None = None) -> Item:
-    """Run a parsed command through console.actions."""
-    v, ref, arg = cmd.verb, cmd.ref, cmd.arg
-    common = {"expected_version": expected_version}
-    calls: dict[str, Callable[[], Item]] = {
-        "ack": lambda: actions.acknowledge(ctx, actor, ref, **common),
-        "esc": lambda: actions.escalate(ctx, actor, ref, to_step=arg or None, **common),
-        "assign": lambda: actions.assign(ctx, actor, ref, arg, **common),
-        "urge": lambda: actions.urge(ctx, actor, ref, note=arg, **common),
-        "extend": lambda: actions.extend(ctx, actor, ref, arg, **common),
-        "return": lambda: actions.return_order(ctx, actor, ref, arg, **common),
-        "fu": lambda: actions.follow_up(ctx, actor, ref, arg, **common),
-        "instruct": lambda: actions.instruct(ctx, actor, ref, arg, **common),
-        "reply": lambda: actions.reply(ctx, actor, ref, arg, **common),
-        "visit": lambda: actions.visit(ctx, actor, ref, _score(arg), **common),
-        "close": lambda: actions.close(ctx, actor, ref, arg, **common),
-        "reopen": lambda: actions.reopen(ctx, actor, ref, arg, **common),
-        "note": lambda: actions.note(ctx, actor, ref, arg, **common),
-        "level": lambda: actions.change_level(ctx, actor, ref, arg, **common),
+@dataclass(frozen=True)
+class Lookups:
+    """Where completions come from (database look-ups, run in a worker by the screen)."""
+
+    refs: Callable[[str], Sequence[str]]
+    departments: Callable[[str], Sequence[str]]
+    steps: Callable[[str], Sequence[str]]  # ref → step names of its chain
+
+
+def complete(text: str, lookups: Lookups) -> list[str]:
+    """Whole-line candidates for the word being typed at the end of ``text``."""
+    body = text.lstrip(":")
+    lead = text[: len(text) - len(body)]
+    words = body.split(" ")
+    current = words[-1]
+    head = " ".join(words[:-1])
+    prefix = lead + (head + " " if head else "")
+    if len(words) == 1:
+        names = sorted({v.name for v in VERBS if v.name.startswith(current.lower())})
+        return [prefix + n + " " for n in names]
+    verb = verb_of(words[0])
+    if verb is None:
+        return []
+    if len(words) == 2:
+        return [prefix + r + " " for r in _dedupe(lookups.refs(current))]
+    if len(words) == 3 and verb.complete:
+        if verb.complete == "step":
+            options = [s for s in lookups.steps(words[1]) if s.startswith(current)]
+        elif verb.complete == "dept":
+            options = list(lookups.departments(current))
+        else:
+            options = [w for w in LEVEL_WORDS if w.lower().startswith(current.lower())]
+        return [prefix + o for o in _dedupe(options)]
+    return []
+
+
+def _dedupe(items: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def db_lookups() -> Lookups:
+    """Completion look-ups against the database (call ``complete`` from a worker)."""
+    from . import actions, queries
+    from .errors import DomainError
+
+    def steps(ref: str) -> list[str]:
+        try:
+            return [name for name, _wait in actions.find_item(ref).chain]
+        except DomainError:
+            return []
+
+    return Lookups(refs=lambda p: queries.refs_starting(p),
+                   departments=lambda p: [d.code for d in queries.departments(p)],
+                   steps=steps)
+
+
+def execute(ctx: Any, actor: Any, command: Command, *,
+            expected_version: int | None = None) -> Any:
+    """Run a parsed command through the one function in console/actions.py for its verb."""
+    from . import actions
+    from .errors import DomainError
+    from .i18n import t
+
+    ref, arg = command.ref, command.arg
+    v = {"expected_version": expected_version}
+    calls: dict[str, Callable[[], Any]] = {
+        "acknowledge": lambda: actions.acknowledge(ctx, actor, ref, note=arg, **v),
+        "escalate": lambda: actions.escalate(ctx, actor, ref, to_step=arg or None, **v),
+        "assign": lambda: actions.assign(ctx, actor, ref, arg, **v),
+        "urge": lambda: actions.urge(ctx, actor, ref, note=arg, **v),
+        "extend": lambda: actions.extend(ctx, actor, ref, arg, **v),
+        "return": lambda: actions.return_order(ctx, actor, ref, arg, **v),
+        "follow_up": lambda: actions.follow_up(ctx, actor, ref, arg, **v),
+        "instruct": lambda: actions.instruct(ctx, actor, ref, arg, **v),
+        "close": lambda: actions.close(ctx, actor, ref, arg, **v),
+        "reopen": lambda: actions.reopen(ctx, actor, ref, arg, **v),
+        "note": lambda: actions.note(ctx, actor, ref, arg, **v),
+        "change_level": lambda: actions.change_level(ctx, actor, ref, arg, **v),
+        "reply": lambda: actions.reply(ctx, actor, ref, arg, **v),
+        "visit": lambda: actions.visit(ctx, actor, ref, _score(arg), **v),
     }
-    return calls[v.name]()
+    if command.action not in calls:  # "open" is the console's, not an action
+        raise DomainError(t("cmd.unknown_verb", verb=command.verb))
+    return calls[command.action]()
 
 
 def _score(arg: str) -> int:
+    from .errors import DomainError
+    from .i18n import t
+
     try:
         return int(arg.split()[0])
     except (ValueError, IndexError):
         raise DomainError(t("error.satisfaction", value=arg)) from None
 
 
-def run_command(ctx: Context, actor: Actor, line: str) -> str:
-    """Parse, execute, and describe the result in one line."""
-    cmd = parse(line)
-    item = execute(ctx, actor, cmd)
-    return t("cli.done_action", ref=item.ref, action=label("action", cmd.verb.action),
+def run_command(ctx: Any, actor: Any, line: str) -> str:
+    """``dutyroom act``: parse, execute, and say what happened in one line."""
+    from .errors import DomainError
+    from .i18n import label, t
+
+    try:
+        command = parse(line)
+    except CommandError as exc:
+        raise DomainError(t(exc.key, **exc.params)) from None
+    item = execute(ctx, actor, command)
+    return t("cli.done_action", ref=item.ref, action=label("action", command.action),
              status=label(f"status.{item.KIND}", item.status))
-
-
-def complete(line: str, limit: int = 20) -> list[str]:
-    """Completions for the word being typed: verbs, then references, then steps/departments.
-
-    Returns whole lines (the line with its last word completed), best first.
-    Reads the database (references, departments): call it from a worker.
-    """
-    text = line.lstrip(":")
-    words = text.split(" ")
-    head = ":" if line.startswith(":") else ""
-    if len(words) == 1:
-        word = words[0].lower()
-        return [f"{head}{v.name} " for v in VERBS if v.name.startswith(word)][:limit]
-    verb = _BY_NAME.get(words[0].lower())
-    prefix = " ".join(words[:-1])
-    word = words[-1]
-    if len(words) == 2:
-        return [f"{head}{prefix} {ref} " for ref in queries.refs_starting(word, limit)]
-    if verb is None or len(words) > 3:
-        return []
-    if verb.args == "dept":
-        return [f"{head}{prefix} {d.code}" for d in queries.departments(word, limit)]
-    if verb.args == "step?":
-        try:
-            item = actions.find_item(words[1])
-        except DomainError:
-            return []
-        return [f"{head}{prefix} {name}" for name, _w in item.chain if name.startswith(word)]
-    if verb.args == "level":
-        return [f"{head}{prefix} {lv}" for lv in ("I", "II", "III", "IV", "unknown")
-                if lv.startswith(word)]
-    return []

@@ -92,7 +92,7 @@ def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         path = str(Path(path).expanduser())
-    return _SqliteDatabase(
+    return SqliteDatabase(
         path,
         pragmas={
             "journal_mode": "wal",

@@ -1,0 +1,1 @@
+"""The duty console's Textual UI (see screens/app.py for the entry point)."""

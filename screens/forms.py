@@ -1,0 +1,375 @@
+"""Modal screens: the intake forms, the one-key action prompt, confirmations.
+
+Each returns a typed result (a dataclass, or None when cancelled).  Forms
+validate every field with the message beside it, save through one action in a
+thread worker, and stay open with the action's message if it refuses; Esc
+with typed text asks before discarding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Input, Label, OptionList, Select
+from textual.widgets.option_list import Option
+
+from console.clock import to_local, to_utc_naive
+from console.errors import DutyError
+from console.i18n import t
+from screens.dbwork import run_db
+from screens.keymap import localize_bindings
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class PromptResult:
+    """What an action prompt collected: the chosen option (if any) and the text."""
+
+    choice: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class FormResult:
+    """The item a form created."""
+
+    kind: str
+    id: int
+    ref: str
+
+
+# --------------------------------------------------------------------------- parsing
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m-%d %H:%M", "%H:%M")
+
+
+def parse_local_time(text: str, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
+    """Officer-typed local time → naive UTC.  "HH:MM" is today, "MM-DD HH:MM" this year."""
+    value = re.sub(r"\s+", " ", text.strip().replace("/", "-").replace("：", ":"))
+    today = to_local(now, tz)
+    for pattern in _TIME_FORMATS:
+        try:
+            parsed = dt.datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+        if pattern == "%H:%M":
+            parsed = dt.datetime.combine(today.date(), parsed.time())
+        elif pattern == "%m-%d %H:%M":
+            parsed = parsed.replace(year=today.year)
+        return to_utc_naive(parsed, tz)
+    raise ValueError(value)
+
+
+def format_local_time(at: dt.datetime, tz: dt.tzinfo) -> str:
+    return to_local(at, tz).strftime("%Y-%m-%d %H:%M")
+
+
+# --------------------------------------------------------------------------- confirm
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or Enter for yes, n or Esc for no."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "ui.key.yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "ui.key.no", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        localize_bindings(self)
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog confirm"):
+            yield Label(self.question, markup=False, classes="dialog-title")
+            yield Label(t("ui.form.yes_no"), classes="hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+# --------------------------------------------------------------------------- prompt
+
+
+class ActionPrompt(ModalScreen[PromptResult | None]):
+    """One key opens it, Enter confirms: an optional choice list and a text line.
+
+    ``text_required`` turns the text from an optional note into a required
+    reason/text; ``filterable`` puts a filter line above long choice lists
+    (departments), moved with ↑/↓ while typing.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "ui.key.cancel", id="prompt.cancel"),
+        Binding("up", "move(-1)", "ui.key.up", show=False, id="prompt.up"),
+        Binding("down", "move(1)", "ui.key.down", show=False, id="prompt.down"),
+    ]
+
+    def __init__(self, title: str, subtitle: str = "", *,
+                 choices: list[tuple[str, str]] | None = None, choice_default: str | None = None,
+                 filterable: bool = False, text_label: str | None = None,
+                 text_required: bool = False, numeric: bool = False,
+                 text_default: str = "") -> None:
+        super().__init__()
+        localize_bindings(self)
+        self.title_text, self.subtitle = title, subtitle
+        self.choices = choices
+        self.choice_default = choice_default
+        self.filterable = filterable
+        self.text_label = text_label or t("ui.form.note_optional")
+        self.text_required = text_required
+        self.numeric = numeric
+        self.text_default = text_default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog prompt"):
+            yield Label(self.title_text, markup=False, classes="dialog-title")
+            if self.subtitle:
+                yield Label(self.subtitle, markup=False, classes="dialog-subtitle")
+            if self.choices is not None:
+                if self.filterable:
+                    yield Input(placeholder=t("ui.form.filter"), id="filter")
+                yield OptionList(*self._options(""), id="choices")
+            yield Label(self.text_label, classes="field-label")
+            yield Input(value=self.text_default, id="text",
+                        type="integer" if self.numeric else "text")
+            yield Label("", id="error", classes="error", markup=False)
+            yield Label(t("ui.form.prompt_hint"), classes="hint")
+
+    def _options(self, term: str) -> list[Option]:
+        term = term.strip().lower()
+        return [Option(Text(label), id=value) for value, label in self.choices or []
+                if not term or term in label.lower() or term in value.lower()]
+
+    def on_mount(self) -> None:
+        if self.choices is not None:
+            options = self.query_one("#choices", OptionList)
+            if self.choice_default is not None:
+                try:
+                    options.highlighted = options.get_option_index(self.choice_default)
+                except Exception:  # noqa: BLE001 - an unknown default just highlights the first
+                    options.highlighted = 0
+            elif options.option_count:
+                options.highlighted = 0
+            (self.query_one("#filter") if self.filterable else options).focus()
+        else:
+            self.query_one("#text").focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        options = self.query_one("#choices", OptionList)
+        options.clear_options()
+        options.add_options(self._options(event.value))
+        if options.option_count:
+            options.highlighted = 0
+
+    def action_move(self, delta: int) -> None:
+        if self.choices is None:
+            return
+        options = self.query_one("#choices", OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted)
+    @on(OptionList.OptionSelected)
+    def _submit(self, event: Any) -> None:
+        event.stop()
+        self.confirm()
+
+    def confirm(self) -> None:
+        error = self.query_one("#error", Label)
+        choice = None
+        if self.choices is not None:
+            options = self.query_one("#choices", OptionList)
+            if options.highlighted is None or not options.option_count:
+                error.update(t("ui.form.choose"))
+                return
+            choice = options.get_option_at_index(options.highlighted).id
+        text = self.query_one("#text", Input).value.strip()
+        if self.text_required and not text:
+            error.update(t("error.required", field=self.text_label))
+            self.query_one("#text").focus()
+            return
+        if self.numeric and text and not text.lstrip("-").isdigit():
+            error.update(t("ui.form.bad_number"))
+            return
+        self.dismiss(PromptResult(choice, text))
+
+    def action_cancel(self) -> None:
+        typed = self.query_one("#text", Input).value.strip()
+        if typed and typed != self.text_default:
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.dismiss(None)
+            self.app.push_screen(ConfirmScreen(t("ui.form.discard")), answer)
+        else:
+            self.dismiss(None)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text / int / time / select / bool
+    required: bool = False
+    default: str = ""
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    placeholder: str = ""
+
+
+class FormScreen(ModalScreen[FormResult | None]):
+    """A modal form: fields with their messages beside them; Ctrl+S saves."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "ui.key.save", id="form.save"),
+        Binding("escape", "cancel", "ui.key.cancel", id="form.cancel"),
+    ]
+
+    def __init__(self, title: str, fields: list[Field],
+                 submit: Callable[[dict[str, Any]], Any], *, subtitle: str = "") -> None:
+        super().__init__()
+        localize_bindings(self)
+        self.title_text, self.subtitle = title, subtitle
+        self.fields = fields
+        self.submit = submit
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form"):
+            yield Label(self.title_text, markup=False, classes="dialog-title")
+            if self.subtitle:
+                yield Label(self.subtitle, markup=False, classes="dialog-subtitle")
+            with VerticalScroll(classes="form-body"):
+                for f in self.fields:
+                    with Horizontal(classes="form-row"):
+                        mark = "*" if f.required else " "
+                        yield Label(f"{mark}{f.label}", classes="field-label")
+                        yield self._widget(f)
+                    yield Label("", id=f"err-{f.name}", classes="error field-error")
+            yield Label("", id="form-error", classes="error", markup=False)
+            yield Label(t("ui.form.form_hint"), classes="hint")
+
+    def _widget(self, f: Field):
+        wid = f"f-{f.name}"
+        if f.kind == "select":
+            return Select([(label, value) for value, label in f.choices], id=wid,
+                          value=f.default if f.default else Select.NULL,
+                          allow_blank=not f.required or not f.default, prompt=f.placeholder or "—")
+        if f.kind == "bool":
+            return Checkbox(t("ui.yes"), value=f.default == "1", id=wid)
+        return Input(value=f.default, placeholder=f.placeholder, id=wid,
+                     type="integer" if f.kind == "int" else "text")
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _edited(self, event: Any) -> None:
+        """A field being corrected loses its message."""
+        name = (event.control.id or "").removeprefix("f-")
+        for beside in self.query(f"#err-{name}"):
+            beside.set_class(False, "-shown")
+
+    def on_mount(self) -> None:
+        first = self.fields[0]
+        self.query_one(f"#f-{first.name}").focus()
+
+    def raw_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#f-{f.name}")
+            if isinstance(widget, Select):
+                out[f.name] = "" if widget.value is Select.NULL else str(widget.value)
+            elif isinstance(widget, Checkbox):
+                out[f.name] = "1" if widget.value else ""
+            else:
+                out[f.name] = widget.value.strip()
+        return out
+
+    @property
+    def dirty(self) -> bool:
+        raw = self.raw_values()
+        return any(raw[f.name] != f.default for f in self.fields)
+
+    def validate(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Parsed values and the message for each bad field."""
+        app = self.app
+        tz, now = app.ctx.settings.tz, app.ctx.now()
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for f in self.fields:
+            raw = self.raw_values()[f.name]
+            if not raw:
+                if f.required:
+                    errors[f.name] = t("error.required", field=f.label)
+                values[f.name] = None if f.kind in ("int", "time") else ""
+                continue
+            if f.kind == "int":
+                if not raw.isdigit():
+                    errors[f.name] = t("ui.form.bad_number")
+                else:
+                    values[f.name] = int(raw)
+            elif f.kind == "time":
+                try:
+                    values[f.name] = parse_local_time(raw, tz, now)
+                except ValueError:
+                    errors[f.name] = t("ui.form.bad_time")
+                    continue
+                if values[f.name] > now + dt.timedelta(minutes=5):
+                    errors[f.name] = t("error.future", field=f.label)
+            elif f.kind == "bool":
+                values[f.name] = raw == "1"
+            else:
+                values[f.name] = raw
+        return values, errors
+
+    async def action_save(self) -> None:
+        if self.saving:
+            return
+        values, errors = self.validate()
+        for f in self.fields:
+            message = errors.get(f.name, "")
+            beside = self.query_one(f"#err-{f.name}", Label)
+            beside.update(message)
+            beside.set_class(bool(message), "-shown")
+        status = self.query_one("#form-error", Label)
+        if errors:
+            status.update(t("ui.form.fix_errors", n=len(errors)))
+            self.query_one(f"#f-{next(iter(errors))}").focus()
+            return
+        status.update(t("ui.form.saving"))
+        self.saving = True
+        try:
+            item = await run_db(self, self.submit, values)
+        except DutyError as exc:
+            status.update(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - never crash a form: say what failed
+            status.update(t("ui.error.unexpected", error=str(exc) or type(exc).__name__))
+            return
+        finally:
+            self.saving = False
+        self.dismiss(FormResult(item.KIND, item.id, item.ref))
+
+    def action_cancel(self) -> None:
+        if self.dirty:
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.dismiss(None)
+            self.app.push_screen(ConfirmScreen(t("ui.form.discard")), answer)
+        else:
+            self.dismiss(None)

@@ -1,0 +1,185 @@
+"""The plan library (应急预案): browse, search, and read a plan's graded response."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from console import queries
+from console.i18n import label, t
+from console.models import Plan
+from screens import fmt
+from screens.dbwork import in_db
+from screens.keymap import localize_bindings
+from screens.widgets.alerts import AlertBanner
+from screens.widgets.header import DutyHeader
+
+LEVEL_ORDER = ("I", "II", "III", "IV")
+
+
+def render_plan(plan: Plan, activations: list | None = None, tz=None) -> RenderableType:
+    """Everything a plan says: levels Ⅰ–Ⅳ with criteria, who declares, measures; contacts."""
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(f"{plan.code}  ", style="bold")
+    head.append(plan.title, style="bold underline")
+    head.append(f"\n{label('plan_kind', plan.kind)} · {label('category', plan.category)}"
+                f" · {t('ui.plan.owner')} {plan.owner or '—'}", style="dim")
+    parts.append(head)
+    if plan.summary:
+        parts.append(Text(plan.summary))
+    if activations:
+        for act in activations:
+            line = Text(t("ui.plan.active_for", level=label("level", act.level),
+                          at=fmt.local(act.activated_at, tz), who=act.activated_by),
+                        style="bold #ffaf00")
+            parts.append(line)
+    for level in LEVEL_ORDER:
+        spec = (plan.levels or {}).get(level)
+        if not spec:
+            continue
+        title = Text()
+        title.append_text(fmt.badge("report", level, 4))
+        title.append(f" {label('level', level)}", style="bold")
+        title.append(f"   {t('field.declared_by')}: {spec.get('declared_by', '—')}", style="dim")
+        parts.append(Text(""))
+        parts.append(title)
+        if spec.get("criteria"):
+            parts.append(Text(f"{t('ui.plan.criteria')}: {spec['criteria']}"))
+        for i, measure in enumerate(spec.get("measures", []), 1):
+            parts.append(Text(f"  {i:>2}. {measure}"))
+    if plan.contacts:
+        parts.append(Text(""))
+        parts.append(Text(t("ui.plan.contacts"), style="bold"))
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 2))
+        for c in plan.contacts:
+            table.add_row(c.get("name", ""), c.get("post", ""), c.get("phone", ""))
+        parts.append(table)
+    if plan.shelters:
+        parts.append(Text(""))
+        parts.append(Text(t("ui.plan.shelters"), style="bold"))
+        for s in plan.shelters:
+            if isinstance(s, dict):
+                parts.append(Text("  " + " · ".join(str(v) for v in s.values() if v)))
+            else:
+                parts.append(Text(f"  {s}"))
+    if plan.related:
+        parts.append(Text(""))
+        parts.append(Text(f"{t('ui.plan.related')}: {', '.join(plan.related)}", style="dim"))
+    return Group(*parts)
+
+
+class PlansPane(Vertical):
+    """Tab 4: a search line, the list of plans, and (on wide screens) the plan beside it."""
+
+    BINDINGS = [Binding("enter", "open", "ui.key.open_plan", id="plans.open")]
+
+    def __init__(self) -> None:
+        super().__init__(id="pane-plans")
+        localize_bindings(self)
+        self.plans: dict[str, Plan] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=t("ui.plan.search"), id="plan-search")
+        with Horizontal():
+            yield OptionList(id="plan-list")
+            with VerticalScroll(id="plan-preview-box"):
+                yield Static("", id="plan-preview")
+
+    def on_mount(self) -> None:
+        self.load("", self.app)
+
+    def focus_list(self) -> None:
+        self.query_one("#plan-list").focus()
+
+    def focus_search(self) -> None:
+        self.query_one("#plan-search").focus()
+
+    @on(Input.Changed, "#plan-search")
+    def _search(self, event: Input.Changed) -> None:
+        self.load(event.value, self.app)
+
+    @on(Input.Submitted, "#plan-search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_list()
+
+    @work(thread=True, exclusive=True, group="plans")
+    def load(self, search: str, app) -> None:
+        plans = in_db(queries.plans, search, 500)
+        if not get_current_worker().is_cancelled:
+            app.call_from_thread(self._loaded, plans)
+
+    def _loaded(self, plans: list[Plan]) -> None:
+        self.plans = {p.code: p for p in plans}
+        options = self.query_one("#plan-list", OptionList)
+        options.clear_options()
+        options.add_options([Option(Text(f"{p.code:<10} {p.title}"), id=p.code) for p in plans])
+        if plans:
+            options.highlighted = 0
+
+    @on(OptionList.OptionHighlighted, "#plan-list")
+    def _preview(self, event: OptionList.OptionHighlighted) -> None:
+        plan = self.plans.get(event.option.id or "")
+        if plan is not None:
+            self.query_one("#plan-preview", Static).update(render_plan(plan))
+
+    @on(OptionList.OptionSelected, "#plan-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        options = self.query_one("#plan-list", OptionList)
+        if options.highlighted is None:
+            return
+        code = options.get_option_at_index(options.highlighted).id
+        self.app.push_screen(PlanScreen(code))
+
+
+class PlanScreen(Screen):
+    """One plan in full; Esc goes back."""
+
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "ui.key.back", id="plan.back")]
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        localize_bindings(self)
+        self.code = code
+
+    def compose(self) -> ComposeResult:
+        yield DutyHeader()
+        yield AlertBanner()
+        with VerticalScroll(id="plan-body"):
+            yield Static(t("ui.list.loading"), id="plan-full")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#plan-body").focus()
+        self.load(self.app)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def load(self, app) -> None:
+        def read():
+            plan = queries.plan_by_code(self.code)
+            acts = [a for a, p in queries.active_activations(200) if p.code == self.code]
+            return plan, acts
+
+        plan, acts = in_db(read)
+        app.call_from_thread(self._loaded, plan, acts)
+
+    def _loaded(self, plan: Plan | None, acts: list) -> None:
+        body = self.query_one("#plan-full", Static)
+        if plan is None:
+            body.update(t("error.not_found", ref=self.code))
+            return
+        body.update(render_plan(plan, acts, self.app.ctx.settings.tz))

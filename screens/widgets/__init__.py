@@ -1,0 +1,1 @@
+"""Widgets shared by the screens: the windowed item list, the header, the alert banner."""
