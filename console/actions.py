@@ -322,13 +322,15 @@ def assign(ctx: Context, actor: Actor, target: Any, department: Any, *,
         if isinstance(item, WorkOrder):
             if item.department_id == dept.id and item.status not in ("received", "returned"):
                 raise DomainError(t("error.already_assigned", ref=item.ref, dept=dept.name))
-            values: dict[str, Any] = {"department": dept.id, "assigned_at": now,
+            # the Department itself, not its id: the event's before/after then both show
+            # the code (an id read "ZJJ→2" on the timeline), and _change compares rows
+            values: dict[str, Any] = {"department": dept, "assigned_at": now,
                                       "assisting": helpers, "status": "assigned"}
             if item.status in ("received", "returned"):
                 return values
             return values  # 改派 from a working status: the unit changes, the clock does not
         if isinstance(item, SupervisionItem):
-            return {"department": dept.id}
+            return {"department": dept}  # the row, as above
         # a report is relayed (传) to a unit: recorded on the timeline, status moves on
         return {"status": "active"} if item.status in ("new", "acknowledged") else {}
 

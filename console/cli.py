@@ -88,7 +88,7 @@ def _setup(args: argparse.Namespace, *, migrate: bool = True, must_exist: bool =
         if isinstance(exc, DutyError):
             raise
         raise DutyError(f"{db.describe(url)}: {str(exc).splitlines()[0]}") from None
-    return Context(cfg), url, applied
+    return Context(cfg, db_url=url), url, applied
 
 
 def os_login() -> str:

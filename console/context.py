@@ -38,6 +38,7 @@ class Context:
     settings: Settings
     clock: Clock = field(default_factory=Clock)
     console: str = field(default_factory=console_id)
+    db_url: str = ""  # for the change feed's own connection; "" = poll through the models
 
     def now(self):
         return self.clock.now()

@@ -92,7 +92,7 @@ def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         path = str(Path(path).expanduser())
-    return SqliteDatabase(
+    return _SqliteDatabase(
         path,
         pragmas={
             "journal_mode": "wal",
@@ -176,9 +176,9 @@ def with_retries(fn: Callable[[], T], *, retries: int = 5, db: Database | None =
             raise
         except (peewee.OperationalError, peewee.InterfaceError, peewee.DatabaseError) as exc:
             if not _transient(exc) or attempt == retries:
-                raise StorageUnavailable(
-                    f"database unavailable ({_first_line(exc)}) — not saved, try again"
-                ) from exc
+                from .i18n import t
+
+                raise StorageUnavailable(t("error.unavailable", why=_first_line(exc))) from exc
             with contextlib.suppress(Exception):
                 if db.in_transaction():
                     db.rollback()

@@ -7,6 +7,7 @@ loop only draws.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -44,6 +45,9 @@ THEMES = (
                      "input-selection-background": "#ffff00 50%", "border": "#ffffff",
                      "border-blurred": "#bbbbbb"}),
 )
+
+
+FLASH_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class DutyApp(App):
         self.alerts: list[Alert] = []
         self.alert_ids: dict[str, set[int]] = {}
         self.last_event_id: int | None = None
+        self.flashing: dict[tuple[str, int], float] = {}  # (kind, id) → until (monotonic)
         for theme in THEMES:
             self.register_theme(theme)
         wanted = ctx.settings.theme
@@ -145,7 +150,10 @@ class DutyApp(App):
         self.set_interval(60, self.refresh_team)
         self.set_interval(15, self.refresh_counters)  # overdue counts move with time
         if self.live:
-            self.set_interval(self.ctx.settings.feed_ms / 1000, self.poll_changes)
+            if self.ctx.db_url:
+                self.follow_feed()
+            else:
+                self.set_interval(self.ctx.settings.feed_ms / 1000, self.poll_changes)
             if not self.readonly:
                 self.set_interval(self.ctx.settings.sweep_seconds, self.sweep_now)
 
@@ -205,6 +213,36 @@ class DutyApp(App):
                        e.actor_name, e.console, e.after, e.note)
                 for e in queries.events_after(last_id, 500)]
 
+    @work(thread=True, exclusive=True, group="livefeed")
+    def follow_feed(self) -> None:
+        """The change feed on its own connection (data_version / LISTEN), for the app's life.
+
+        While the database cannot be reached the header says so; the feed keeps
+        retrying and, once back, catches up on every event it missed.
+        """
+        from console.feed import ChangeFeed
+
+        worker = get_current_worker()
+        feed = ChangeFeed(self.ctx.db_url)
+        timeout = self.ctx.settings.feed_ms / 1000
+        was = None
+        try:
+            while not worker.is_cancelled:
+                events = feed.poll(timeout)
+                state = "" if feed.connected else (feed.error or "?")
+                if state != was:
+                    was = state
+                    self.call_from_thread(self._set_header, "unreachable", state)
+                if feed.connected and self.last_event_id is None:
+                    self.call_from_thread(self._changed, feed.last_id or 0, [])
+                if events:
+                    changes = [Change(e.id, e.item_kind, e.item_id, e.item_ref, e.action,
+                                      e.actor, e.actor_name, e.console, e.after, "")
+                               for e in events]
+                    self.call_from_thread(self._changed, changes[-1].id, changes)
+        finally:
+            feed.close()
+
     @work(thread=True, exclusive=True, group="feed")
     def poll_changes(self) -> None:
         def read() -> tuple[int, list[Change]]:
@@ -226,8 +264,11 @@ class DutyApp(App):
         if not changes:
             return
         touched = {(c.kind, c.item_id) for c in changes}
+        until = time.monotonic() + FLASH_SECONDS
         for c in changes:
             self._maybe_alert(c)
+            if c.console != self.ctx.console:  # others' changes flash where they show
+                self.flashing[(c.kind, c.item_id)] = until
         for kind in {k for k, _i in touched}:
             self._reload_kind(kind)
         for screen in self.screen_stack:
@@ -259,6 +300,15 @@ class DutyApp(App):
         if self.ctx.settings.bell:
             self.bell()
         self._sync_banners()
+
+    def is_flashing(self, kind: str, item_id: int) -> bool:
+        until = self.flashing.get((kind, item_id))
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self.flashing[(kind, item_id)]
+            return False
+        return True
 
     def ack_alerts(self) -> None:
         if not self.alerts:

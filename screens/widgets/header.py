@@ -23,6 +23,7 @@ class DutyHeader(Widget):
     team: reactive[DutyTeam | None] = reactive(None, layout=False)
     counters: reactive[dict] = reactive(dict, layout=False)
     clock: reactive[str] = reactive("")
+    unreachable: reactive[str] = reactive("")  # why the database cannot be reached, or ""
 
     def on_mount(self) -> None:
         self.app.apply_header_state(self)
@@ -33,6 +34,8 @@ class DutyHeader(Widget):
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append(f" {app.ctx.settings.site_name} ", style="bold reverse")
         line1.append(f" {self.clock} ", style="bold")
+        if self.unreachable:
+            line1.append(f" {t('ui.header.unreachable')} ", style="bold reverse red")
         team = self.team
         if team is None or team.shift is None:
             line1.append(" " + t("ui.header.no_shift"), style="dim")

@@ -70,7 +70,8 @@ def heading(kind: str, width: int) -> Text:
 class ItemList(ScrollView, can_focus=True):
     """Rows of one queue, most urgent first, fetched a page at a time."""
 
-    COMPONENT_CLASSES = {"itemlist--cursor", "itemlist--dim", "itemlist--alert"}
+    COMPONENT_CLASSES = {"itemlist--cursor", "itemlist--dim", "itemlist--alert",
+                         "itemlist--flash"}
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "ui.key.up", show=False, id="list.up"),
         Binding("down,j", "cursor(1)", "ui.key.down", show=False, id="list.down"),
@@ -315,6 +316,8 @@ class ItemList(ScrollView, can_focus=True):
             return self._strip(Text("  …", style=dim), width, base)
         text = self.format_row(row, width)
         style = base
+        if self.app.is_flashing(row.kind, row.id):  # just changed on another console
+            style = base + self.get_component_rich_style("itemlist--flash")
         if index == self.cursor:
             style = base + self.get_component_rich_style("itemlist--cursor")
         return self._strip(text, width, style)

@@ -88,8 +88,10 @@ async def settle(pilot, rounds: int = 2) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        # "flow" workers wait on the officer (a prompt is open): never wait for those
-        for worker in [w for w in app.workers if w.group != "flow" and not w.is_finished]:
+        # "flow" workers wait on the officer (a prompt is open) and "livefeed" runs for the
+        # app's life: never wait for those
+        for worker in [w for w in app.workers
+                       if w.group not in ("flow", "livefeed") and not w.is_finished]:
             try:
                 await worker.wait()
             except Exception:  # noqa: BLE001 - cancelled or failed: the test checks the result
