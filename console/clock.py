@@ -35,8 +35,10 @@ class FrozenClock(Clock):
             return self._at
 
     def set(self, at: dt.datetime) -> None:
+        # as in __init__: an aware time becomes naive UTC (kept aware, it could not
+        # be compared with the naive UTC values read from the database)
         with self._lock:
-            self._at = at
+            self._at = to_utc_naive(at)
 
     def advance(self, **delta: float) -> dt.datetime:
         with self._lock:

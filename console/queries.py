@@ -120,12 +120,17 @@ def _base(f: QueueFilter):
     return _where(query, f)
 
 
+OPEN_RANKS = 10  # rules.queue_position: open items rank below 10, closed ones from 10
+
+
 def _where(query, f: QueueFilter):
     model = ITEM_MODELS[f.kind]
+    # scope by rank, not closed_at: the queue's own index (rank, sort_key, id) then both
+    # filters and orders, for open and for closed alike
     if f.scope == "open":
-        query = query.where(model.closed_at.is_null())
+        query = query.where(model.rank < OPEN_RANKS)
     elif f.scope == "closed":
-        query = query.where(model.closed_at.is_null(False))
+        query = query.where(model.rank >= OPEN_RANKS)
     if f.status:
         query = query.where(model.status == f.status)
     if f.severity:
@@ -135,9 +140,9 @@ def _where(query, f: QueueFilter):
         query = query.where(model.department.in_(dept))
     if f.mine:
         query = query.where(model.owner == f.mine)
-    if f.overdue_only:
+    if f.overdue_only:  # closed items have no deadline
         now = f.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        query = query.where(model.closed_at.is_null() & (model.deadline_at <= now))
+        query = query.where(model.deadline_at.is_null(False) & (model.deadline_at <= now))
     if f.unacked_only:
         query = query.where(model.closed_at.is_null() & model.acked_at.is_null())
     if f.search.strip():
@@ -178,15 +183,22 @@ def window(f: QueueFilter, offset: int, limit: int, *, total: int | None = None)
     """
     model = ITEM_MODELS[f.kind]
     offset = max(0, offset)
+    descending = False
     if total is not None and offset > total // 2:
-        tail = max(0, total - offset - limit)
-        take = min(limit, total - offset)
-        if take <= 0:
+        descending = True
+        offset, limit = max(0, total - offset - limit), min(limit, total - offset)
+        if limit <= 0:
             return []
-        rows = list(_base(f).order_by(*_order(model, True)).limit(take).offset(tail).tuples())
-        return [_row(f.kind, r) for r in reversed(rows)]
-    rows = _base(f).order_by(*_order(model)).limit(limit).offset(offset).tuples()
-    return [_row(f.kind, r) for r in rows]
+    # Skipping rows with OFFSET costs what each skipped row costs: so skip over ids on
+    # the index alone, then read the page's rows by id.
+    ids_query = (_where(model.select(model.id), f).order_by(*_order(model, descending))
+                 .limit(limit).offset(offset))
+    ids = [i for (i,) in ids_query.tuples()]
+    if not ids:
+        return []
+    rows = [_row(f.kind, r) for r in _base(f).where(model.id.in_(ids)).tuples()]
+    rows.sort(key=lambda r: r.key)
+    return rows
 
 
 def after(f: QueueFilter, key: tuple[int, int, int], limit: int) -> list[QueueRow]:
@@ -229,23 +241,39 @@ def row_by_id(kind: str, item_id: int) -> QueueRow | None:
 
 @dataclass(frozen=True)
 class Counters:
+    """Per-queue counts.  With a ``cap``, a count above it reads as ``cap + 1`` ("999+")."""
+
     open: int
     new: int
     unacked: int
     overdue: int
+    cap: int | None = None
+
+    def shown(self, name: str) -> str:
+        value = getattr(self, name)
+        return f"{self.cap}+" if self.cap is not None and value > self.cap else str(value)
 
 
-def counters(kind: str, now: dt.datetime) -> Counters:
-    """Header counters, each from an index (never a scan of closed items)."""
+def counters(kind: str, now: dt.datetime, cap: int | None = None) -> Counters:
+    """Header counters, each from an index.
+
+    Counting is linear in what is counted, so the header passes a ``cap``: each
+    count then stops after ``cap + 1`` index entries and its cost no longer grows
+    with the size of a backlog (nobody reads "34,095 unacknowledged" differently
+    from "999+").  ``dutyroom summary`` counts exactly.
+    """
     model = ITEM_MODELS[kind]
     new_status = {"report": "new", "work_order": "received", "supervision": "registered"}[kind]
-    open_ = model.select(fn.COUNT(model.id)).where(model.closed_at.is_null()).scalar()
-    new = model.select(fn.COUNT(model.id)).where(model.status == new_status).scalar()
-    unacked = (model.select(fn.COUNT(model.id))
-               .where(model.closed_at.is_null() & model.acked_at.is_null()).scalar())
-    overdue = (model.select(fn.COUNT(model.id))
-               .where(model.deadline_at.is_null(False) & (model.deadline_at <= now)).scalar())
-    return Counters(int(open_ or 0), int(new or 0), int(unacked or 0), int(overdue or 0))
+
+    def n(condition) -> int:
+        query = model.select(model.id).where(condition)
+        if cap is not None:
+            query = query.limit(cap + 1)
+        return int(query.count())
+
+    return Counters(n(model.rank < OPEN_RANKS), n(model.status == new_status),
+                    n(model.closed_at.is_null() & model.acked_at.is_null()),
+                    n(model.deadline_at.is_null(False) & (model.deadline_at <= now)), cap)
 
 
 # --------------------------------------------------------------------------- detail

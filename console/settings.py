@@ -352,7 +352,9 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
         table = v.map_(f"escalation.{kind}")
         chains[kind] = {}
         for sev in table:
-            v.choice(f"escalation.{kind}.{sev}", sev, severities + ("default",))
+            # dict.fromkeys: supervision's only name is "default"; listed once in the error
+            v.choice(f"escalation.{kind}.{sev}", sev,
+                     tuple(dict.fromkeys(severities + ("default",))))
             chains[kind][sev] = v.chain(f"escalation.{kind}.{sev}")
         if "default" not in chains[kind] and not all(s in chains[kind] for s in severities):
             missing = next(s for s in severities if s not in chains[kind])

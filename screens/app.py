@@ -48,6 +48,7 @@ THEMES = (
 
 
 FLASH_SECONDS = 4.0
+HEADER_CAP = 999  # header counts stop at "999+" (see queries.counters)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class DutyCommands(Provider):
                                          ("filters", "ui.key.filters", "F"),
                                          ("command", "ui.key.command", ":"),
                                          ("cycle_scope", "ui.key.scope", "z"),
-                                         ("handover", "ui.key.handover", "H")):
+                                         ("handover", "ui.key.handover", "H"),
+                                         ("admin", "ui.key.admin", "M")):
                 yield (f"{t(key)}  · {keyname}", "", partial(screen.run_action, action))
         if isinstance(screen, DetailScreen):
             yield (f"{t('ui.key.checklist')}  · k", "", screen.action_checklist)
@@ -179,7 +181,7 @@ class DutyApp(App):
     @work(thread=True, exclusive=True, group="counters")
     def refresh_counters(self) -> None:
         now = self.ctx.now()
-        counts = in_db(lambda: {k: queries.counters(k, now)
+        counts = in_db(lambda: {k: queries.counters(k, now, cap=HEADER_CAP)
                                 for k in ("report", "work_order", "supervision")})
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._set_header, "counters", counts)

@@ -19,7 +19,8 @@ GENERAL = (
     ("Enter", "ui.key.open"), ("Esc", "ui.key.back"), ("/", "ui.key.search"),
     ("F", "ui.key.filters"), ("m", "ui.key.mine"), ("!", "ui.key.overdue_only"),
     ("z", "ui.key.scope"), ("N, Ctrl+N", "ui.key.new"), (":", "ui.key.command"),
-    ("A", "ui.key.ack_alerts"), ("H", "ui.key.handover"), ("Ctrl+R", "ui.key.reload"),
+    ("A", "ui.key.ack_alerts"), ("H", "ui.key.handover"), ("M", "ui.key.admin"),
+    ("Ctrl+R", "ui.key.reload"),
     ("Ctrl+P", "ui.key.palette"), ("?", "ui.key.help"), ("Ctrl+Q", "ui.key.quit"),
 )
 DETAIL = (("k", "ui.key.checklist"), ("P", "ui.key.end_plan"))

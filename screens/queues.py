@@ -186,6 +186,7 @@ class MainScreen(ItemActions, Screen):
         Binding("question_mark", "help", "ui.key.help", id="app.help"),
         Binding("A", "ack_alerts", "ui.key.ack_alerts", show=False, id="app.ack_alerts"),
         Binding("H", "handover", "ui.key.handover", show=False, id="app.handover"),
+        Binding("M", "admin", "ui.key.admin", show=False, id="app.admin"),
         Binding("ctrl+r", "reload", "ui.key.reload", show=False, id="app.reload"),
         Binding("escape", "escape", "ui.key.cancel", show=False, id="queue.escape"),
         *item_bindings(),
@@ -426,3 +427,8 @@ class MainScreen(ItemActions, Screen):
             self.app.notify(t("ui.msg.handover_pending"), severity="warning")
             return
         self.app.push_screen(module.HandoverScreen())
+
+    def action_admin(self) -> None:
+        from screens.admin import open_admin
+
+        open_admin(self.app)

@@ -58,10 +58,10 @@ class DutyHeader(Widget):
             if c is None:
                 line2.append("…  ")
                 continue
-            line2.append(f"{t('ui.counter.new')}{c.new} ")
-            line2.append(f"{t('ui.counter.unacked')}{c.unacked} ",
+            line2.append(f"{t('ui.counter.new')}{c.shown('new')} ")
+            line2.append(f"{t('ui.counter.unacked')}{c.shown('unacked')} ",
                          style="bold #ffaf00" if c.unacked else "")
-            line2.append(f"{t('ui.counter.overdue')}{c.overdue}",
+            line2.append(f"{t('ui.counter.overdue')}{c.shown('overdue')}",
                          style="bold red" if c.overdue else "")
             line2.append("  ")
         return Text("\n").join([line1, line2])

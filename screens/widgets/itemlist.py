@@ -35,6 +35,7 @@ from screens.keymap import localize_bindings
 
 PAGE = 50
 MAX_PAGES = 40  # LRU: at most 2,000 rows in memory whatever the table size
+LINE_CACHE = 400  # rendered lines kept (a few screens' worth)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class ItemList(ScrollView, can_focus=True):
         self._gen = 0
         self.rows_fetched = 0
         self.queries_issued = 0
+        self._lines: OrderedDict[tuple, Strip] = OrderedDict()  # rendered lines (LRU)
 
     @property
     def kind(self) -> str:
@@ -145,6 +147,14 @@ class ItemList(ScrollView, can_focus=True):
         flt = flt.with_(now=app.ctx.now()) if flt.overdue_only else flt
         height, anchor0, scroll = max(self.size.height, 1), self.cursor, int(self.scroll_y)
 
+        if follow is None and anchor0 == 0 and scroll == 0:
+            # a new question: paint the first page at once, count (maybe a long walk) after
+            first_rows = in_db(queries.window, flt, 0, PAGE)
+            if get_current_worker().is_cancelled:
+                return
+            app.call_from_thread(self._loaded, gen, len(first_rows), None, {0: first_rows}, 1,
+                                 False)
+
         def read() -> tuple[int, int | None, dict[int, list[QueueRow]], int]:
             issued = 1
             total = queries.count(flt)
@@ -170,9 +180,11 @@ class ItemList(ScrollView, can_focus=True):
             app.call_from_thread(self._loaded, gen, *result)
 
     def _loaded(self, gen: int, total: int, cursor: int | None,
-                pages: dict[int, list[QueueRow]], issued: int) -> None:
+                pages: dict[int, list[QueueRow]], issued: int, final: bool = True) -> None:
         if gen != self._gen:
             return
+        if not final and self.total is not None:
+            return  # the full answer came first
         self.queries_issued += issued
         self.total = total
         self._pages.clear()
@@ -186,7 +198,8 @@ class ItemList(ScrollView, can_focus=True):
         else:
             self._announce()
         self.refresh()
-        self.post_message(self.Counted(self, total))
+        if final:
+            self.post_message(self.Counted(self, total))
 
     def _store(self, page: int, rows: list[QueueRow]) -> None:
         self.rows_fetched += len(rows)
@@ -314,13 +327,29 @@ class ItemList(ScrollView, can_focus=True):
             self._want(index // PAGE)
             dim = self.get_component_rich_style("itemlist--dim")
             return self._strip(Text("  …", style=dim), width, base)
+        app = self.app
+        now = app.ctx.now()
+        flashing = app.is_flashing(row.kind, row.id)
+        # Toolong's lesson: a line is drawn once and reused until something it shows
+        # changes — the row (version), the width, cursor/flash/alert marks, the countdown.
+        key = (row.id, row.version, width, index == self.cursor and (1 + self.has_focus), flashing,
+               row.id in app.alert_ids.get(row.kind, ()), fmt.countdown(row.deadline_at, now),
+               app.theme)
+        strip = self._lines.get(key)
+        if strip is not None:
+            self._lines.move_to_end(key)
+            return strip
         text = self.format_row(row, width)
         style = base
-        if self.app.is_flashing(row.kind, row.id):  # just changed on another console
+        if flashing:  # just changed on another console
             style = base + self.get_component_rich_style("itemlist--flash")
         if index == self.cursor:
             style = base + self.get_component_rich_style("itemlist--cursor")
-        return self._strip(text, width, style)
+        strip = self._strip(text, width, style)
+        self._lines[key] = strip
+        if len(self._lines) > LINE_CACHE:
+            self._lines.popitem(last=False)
+        return strip
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         segments = list(text.render(self.app.console, end=""))
