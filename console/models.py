@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from peewee import (
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -109,7 +110,7 @@ class Item(Base):
     deadline_at = DateTimeField(null=True, index=True)
     overdue_at = DateTimeField(null=True)
     rank = IntegerField(default=0)
-    sort_key = IntegerField(default=0)
+    sort_key = BigIntegerField(default=0)  # epoch seconds (BIGINT since migration 0002)
     version = IntegerField(default=1)
 
     KIND = ""

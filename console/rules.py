@@ -87,12 +87,7 @@ def role_allows(role: str, action: str) -> bool:
 REPORT_SEVERITY = {"I": 0, "II": 1, "unknown": 2, "III": 3, "IV": 4}
 URGENCY_SEVERITY = {"very_urgent": 0, "urgent": 1, "normal": 2}
 CLASS_SEVERITY = {"urgent": 0, "normal": 1, "complex": 2}
-_FAR = 10 * 365 * 86400
-# sort_key is an INTEGER column (int4 on PostgreSQL).  Unclamped, "created + _FAR"
-# passes 2**31 - 1 for items created from 2028-01-21 on, and every update of an
-# open item without a deadline (a Ⅳ report after its follow-up) failed there with
-# "integer out of range".  Clamped items tie and keep creation order by id.
-_INT4_MAX = 2**31 - 1
+_FAR = 10 * 365 * 86400  # items without a deadline: after every dated one (sort_key is BIGINT)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -117,7 +112,7 @@ def queue_position(severity: int, *, closed_at: dt.datetime | None,
         return 10 + severity, -epoch(closed_at)
     if deadline_at is not None:
         return severity, epoch(deadline_at)
-    return severity, min(epoch(created_at) + _FAR, _INT4_MAX)
+    return severity, epoch(created_at) + _FAR
 
 
 # --------------------------------------------------------------------------- chains

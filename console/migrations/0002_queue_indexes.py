@@ -5,13 +5,20 @@
 - supervision items by source: a report's or order's detail lists them;
 - statistics: received_at with the grouped columns, so a year's figures come
   from the index alone.
+- sort_key as BIGINT on PostgreSQL: epoch seconds of deadlines after 2038 do
+  not fit a 32-bit integer (SQLite's integers are 64-bit already).
 Then ANALYZE, so SQLite's planner knows which index is selective.
 """
+
+from peewee import PostgresqlDatabase
 
 ITEM_TABLES = ("report", "work_order", "supervision_item")
 
 
 def up(migrator, db):
+    if isinstance(db, PostgresqlDatabase):
+        for table in ITEM_TABLES:
+            db.execute_sql(f"ALTER TABLE {table} ALTER COLUMN sort_key TYPE BIGINT")
     for table in ITEM_TABLES:
         db.execute_sql(f"CREATE INDEX {table}_unacked ON {table} (id) "
                        "WHERE closed_at IS NULL AND acked_at IS NULL")

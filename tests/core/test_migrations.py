@@ -10,14 +10,31 @@ import pytest
 
 from console import db as dbmod
 from console import models
+from tests.conftest import drop_pg_schema, make_pg_schema, pg_available
 from tests.core import _procs
 
 MIGRATIONS = sorted(p.stem for p in (Path(dbmod.__file__).parent / "migrations").glob("0*.py"))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request, tmp_path):
+    """A database nothing has touched: a new SQLite file, a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    reason = pg_available()
+    if reason:
+        pytest.skip(reason)
+    schema, url = make_pg_schema()
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
 @pytest.fixture
-def empty(db_url):
-    database = dbmod.open_database(db_url)
+def empty(empty_url):
+    database = dbmod.open_database(empty_url)
     yield database
     database.close()
 
@@ -128,6 +145,6 @@ def test_processes_opening_a_fresh_sqlite_file_at_once(tmp_path):
 
 
 @pytest.mark.multiprocess
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite: the tests above
-def test_processes_migrating_an_empty_postgres_schema_at_once(db_url):
-    _migrate_together([db_url], 3)
+@pytest.mark.parametrize("empty_url", ["postgres"], indirect=True)  # SQLite: the tests above
+def test_processes_migrating_an_empty_postgres_schema_at_once(empty_url):
+    _migrate_together([empty_url], 3)

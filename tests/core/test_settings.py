@@ -179,6 +179,21 @@ def test_bad_level_name(tmp_path):
     assert str(err).startswith("site.yaml: reporting.levels.V: expected one of I, II, III, IV")
 
 
+def test_unknown_chain_names(tmp_path):
+    err = error_of(site(tmp_path, "escalation:\n  supervision:\n    urgent: [{name: a, wait: 1}]\n"))
+    assert str(err) == ("site.yaml: escalation.supervision.urgent: expected one of default, "
+                        "got 'urgent'")
+    err = error_of(site(tmp_path, "escalation:\n  work_order:\n    asap: [{name: a, wait: 1}]\n"))
+    assert str(err) == ("site.yaml: escalation.work_order.asap: expected one of normal, urgent, "
+                        "very_urgent, default, got 'asap'")
+
+
+def test_default_chain_stands_in_for_a_missing_one(tmp_path):
+    s = settings.load(site(tmp_path, "escalation:\n  work_order:\n    default: [{name: 值班员, wait: 9}]\n"))
+    assert s.chain("work_order", "urgent")[0] == Step("值班员", 60)  # the shipped one stays
+    assert s.chain("work_order", "default") == (Step("值班员", 9),)
+
+
 def test_empty_chain(tmp_path):
     err = error_of(site(tmp_path, "escalation:\n  report:\n    II: []\n"))
     assert str(err) == "site.yaml: escalation.report.II: an escalation chain needs at least one step"
