@@ -605,7 +605,10 @@ def _sweep_one(ctx: Context, kind: str, item_id: int, reason: str) -> Item | Non
     append_event(ctx, Actor.system(), kind, item.id, item.ref,
                  "overdue" if reason == "overdue" else "auto_escalate", before, after,
                  t("event.auto_" + reason))
-    return model.get_by_id(item.id)
+    for name, value in values.items():  # as committed, without reading the row back
+        setattr(item, name, value)
+    item.updated_at, item.version = now, item.version + 1
+    return item
 
 
 # --------------------------------------------------------------------------- intake

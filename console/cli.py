@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("summary", help="print the queues' counters")
     ho = sub.add_parser("handover", help="print the handover report of the current shift")
     ho.add_argument("--out", "-o", metavar="FILE")
+    st = sub.add_parser("stats", help="12345 statistics of a year (closure rate, on time, …)")
+    st.add_argument("--year", type=int, help="calendar year in the site time zone (default: this)")
     log = sub.add_parser("log", help="print the duty log (值班日志) of a period")
     log.add_argument("--since", metavar="ISO", help="from (site time zone), default: shift start")
     log.add_argument("--until", metavar="ISO")
@@ -199,6 +201,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(text)
         return 0
+    if command == "stats":
+        return _stats(ctx, args.year)
     if command == "log":
         from .handover import duty_log
 
@@ -278,6 +282,32 @@ def _export(args: argparse.Namespace) -> int:
                      file=args.out), file=sys.stderr)
     else:
         export.write(sys.stdout, args.format or "jsonl", **kwargs)
+    return 0
+
+
+def _stats(ctx, year: int | None) -> int:
+    import datetime as dt
+
+    from .clock import to_local, to_utc_naive
+    from .stats import work_order_stats
+
+    tz = ctx.settings.tz
+    year = year or to_local(ctx.now(), tz).year
+    since = to_utc_naive(dt.datetime(year, 1, 1), tz)
+    until = to_utc_naive(dt.datetime(year + 1, 1, 1), tz)
+    s = work_order_stats(since, until, tz=tz)
+    print(i18n.t("stats.title", year=year, total=s.total))
+    print(i18n.t("stats.closure", rate=f"{s.closure_rate:.1%}", closed=s.closed,
+                 on_time=f"{(s.closed_on_time / s.closed if s.closed else 0):.1%}",
+                 satisfaction=f"{s.satisfaction_avg:.2f}" if s.satisfaction_avg else "—"))
+    print(i18n.t("stats.by_type") + "  " + "  ".join(
+        f"{i18n.label('wo_type', k)} {v}" for k, v in sorted(s.by_type.items())))
+    print(i18n.t("stats.by_urgency") + "  " + "  ".join(
+        f"{i18n.label('urgency', k)} {v}" for k, v in sorted(s.by_urgency.items())))
+    print(i18n.t("stats.by_month") + "  " + "  ".join(f"{k} {v}" for k, v in s.by_month.items()))
+    print(i18n.t("stats.departments"))
+    for name, n, closed in s.top_departments:
+        print(f"  {name}  {n}  {closed / n if n else 0:.1%}")
     return 0
 
 

@@ -19,6 +19,7 @@ import yaml
 from .paths import locales_dir
 
 LANGUAGES = ("zh-CN", "en")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _state = threading.local()
 _default_language = ["zh-CN"]
 
@@ -28,7 +29,8 @@ def catalog(language: str) -> dict[str, str]:
     flat: dict[str, str] = {}
     for path in sorted((locales_dir() / language).glob("*.yaml")):
         with open(path, encoding="utf-8") as fh:
-            walk("", yaml.safe_load(fh) or {}, flat)
+            # libyaml's loader when present: the catalogue is read at start-up
+            walk("", yaml.load(fh, Loader=_LOADER) or {}, flat)
     return flat
 
 

@@ -34,28 +34,52 @@ class WorkOrderStats:
         return self.closed / self.total if self.total else 0.0
 
 
-def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10) -> WorkOrderStats:
+def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10,
+                     tz: dt.tzinfo | None = None) -> WorkOrderStats:
+    """One grouped pass over the period (the covering index work_order_stats), folded here.
+
+    Six separate aggregates each walked the period's 600,000 rows; one GROUP BY over
+    (month, type, urgency, department) returns a few thousand groups instead.
+    """
     w = WorkOrder
-    period = (w.received_at >= since) & (w.received_at < until)
-    out = WorkOrderStats(since, until)
+    # months in the site's zone: its offset at the start of the period (exact for zones
+    # without DST, such as China's; within an hour at a DST change elsewhere)
+    offset = 0
+    if tz is not None:
+        offset = int(since.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset().total_seconds()
+                     // 60)
+    if is_postgres():
+        month = fn.to_char(w.received_at + SQL(f"interval '{offset} minutes'"), "YYYY-MM")
+    elif offset:
+        month = fn.strftime("%Y-%m", w.received_at, f"{offset:+d} minutes")
+    else:
+        month = fn.substr(w.received_at, 1, 7)
     closed = fn.SUM(w.closed_at.is_null(False).cast("integer"))
-    row = (w.select(fn.COUNT(w.id), closed, fn.AVG(w.satisfaction)).where(period).tuples()
-           .first())
-    out.total, out.closed = int(row[0] or 0), int(row[1] or 0)
-    out.satisfaction_avg = float(row[2]) if row[2] is not None else None
-    # on time: closed no later than its due date — overdue_at is set only when it was missed
-    out.closed_on_time = int(w.select(fn.COUNT(w.id)).where(
-        period & w.closed_at.is_null(False) & w.overdue_at.is_null()).scalar() or 0)
-    out.by_type = dict(w.select(w.type, fn.COUNT(w.id)).where(period).group_by(w.type).tuples())
-    out.by_urgency = dict(w.select(w.urgency, fn.COUNT(w.id)).where(period)
-                          .group_by(w.urgency).tuples())
-    month = (fn.to_char(w.received_at, "YYYY-MM") if is_postgres()
-             else fn.strftime("%Y-%m", w.received_at))
-    out.by_month = {m: n for m, n in w.select(month.alias("m"), fn.COUNT(w.id)).where(period)
-                    .group_by(SQL("m")).order_by(SQL("m")).tuples()}
-    rows = (w.select(w.department, fn.COUNT(w.id).alias("n"), closed)
-            .where(period & w.department.is_null(False)).group_by(w.department)
-            .order_by(SQL("n").desc()).limit(top).tuples())
+    on_time = fn.SUM((w.closed_at.is_null(False) & w.overdue_at.is_null()).cast("integer"))
+    query = (w.select(month.alias("m"), w.type, w.urgency, w.department, fn.COUNT(w.id),
+                      closed, on_time, fn.SUM(w.satisfaction), fn.COUNT(w.satisfaction))
+             .where((w.received_at >= since) & (w.received_at < until))
+             .group_by(SQL("m"), w.type, w.urgency, w.department).tuples())
+    out = WorkOrderStats(since, until)
+    by_dept: dict[int, list[int]] = {}
+    sat_sum = sat_n = 0
+    for m, wo_type, urgency, dept, n, n_closed, n_on_time, s_sum, s_n in query:
+        n_closed, n_on_time = int(n_closed or 0), int(n_on_time or 0)
+        out.total += n
+        out.closed += n_closed
+        out.closed_on_time += n_on_time
+        sat_sum += int(s_sum or 0)
+        sat_n += int(s_n or 0)
+        out.by_type[wo_type] = out.by_type.get(wo_type, 0) + n
+        out.by_urgency[urgency] = out.by_urgency.get(urgency, 0) + n
+        out.by_month[m] = out.by_month.get(m, 0) + n
+        if dept is not None:
+            acc = by_dept.setdefault(dept, [0, 0])
+            acc[0] += n
+            acc[1] += n_closed
+    out.by_month = dict(sorted(out.by_month.items()))
+    out.satisfaction_avg = sat_sum / sat_n if sat_n else None
     names = {d.id: d.name for d in Department.select(Department.id, Department.name)}
-    out.top_departments = [(names.get(d, str(d)), int(n), int(c or 0)) for d, n, c in rows]
+    ranked = sorted(by_dept.items(), key=lambda kv: -kv[1][0])[:top]
+    out.top_departments = [(names.get(d, str(d)), n, c) for d, (n, c) in ranked]
     return out
