@@ -930,11 +930,20 @@ _FK_FIELDS = ("leader", "primary", "secondary")
 
 
 def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values: dict,
-            ref_of: Callable[[Any], str]) -> Any:
+            ref_of: Callable[[Any], str], expected_version: int | None = None) -> Any:
+    """Create or update a roster/plan/department/shift row, audited.
+
+    ``expected_version``: None (import, demo) no check; 0 the row must not exist yet;
+    N the row must still be at version N (someone else's save is not overwritten).
+    """
     _require(actor, "admin")
 
     def body() -> Any:
         row = model.get_or_none(getattr(model, key) == values[key])
+        if expected_version == 0 and row is not None:
+            raise DomainError(t("error.duplicate_ref", ref=values[key]))
+        if expected_version and (row is None or row.version != expected_version):
+            raise StaleVersion(t("error.stale_plain", ref=values[key]))
         if row is None:
             row = model.create(**values)
             append_event(ctx, actor, kind, row.id, ref_of(row), "create", None,
@@ -956,37 +965,40 @@ def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values
 
 
 def upsert_department(ctx: Context, actor: Actor, *, code: str, name: str, phone: str = "",
-                      active: bool = True) -> Department:
+                      active: bool = True, expected_version: int | None = None) -> Department:
     values = {"code": _text(code, "code", required=True), "name": _text(name, "name", required=True),
               "phone": _text(phone, "phone"), "active": bool(active)}
-    return _upsert(ctx, actor, Department, "department", "code", values, lambda r: r.code)
+    return _upsert(ctx, actor, Department, "department", "code", values, lambda r: r.code,
+                   expected_version)
 
 
 def upsert_person(ctx: Context, actor: Actor, *, login: str, name: str, role: str = "officer",
-                  title: str = "", phone: str = "", active: bool = True) -> Person:
+                  title: str = "", phone: str = "", active: bool = True, expected_version: int | None = None) -> Person:
     if role not in ROLES:
         raise DomainError(t("error.choice", field=label("field", "role"), value=role,
                             choices="/".join(ROLES)))
     values = {"login": _text(login, "login", required=True), "name": _text(name, "name", required=True),
               "role": role, "title": _text(title, "title"), "phone": _text(phone, "phone"),
               "active": bool(active)}
-    return _upsert(ctx, actor, Person, "person", "login", values, lambda r: r.login)
+    return _upsert(ctx, actor, Person, "person", "login", values, lambda r: r.login,
+                   expected_version)
 
 
 def upsert_plan(ctx: Context, actor: Actor, *, code: str, title: str, kind: str, category: str,
                 subtype: str = "other", owner: str = "", summary: str = "",
                 levels: dict | None = None, contacts: list | None = None,
-                related: list | None = None, shelters: list | None = None) -> Plan:
+                related: list | None = None, shelters: list | None = None, expected_version: int | None = None) -> Plan:
     values = {"code": _text(code, "code", required=True), "title": _text(title, "title", required=True),
               "kind": kind, "category": category, "subtype": subtype or "other",
               "owner": owner or "", "summary": summary or "", "levels": levels or {},
               "contacts": contacts or [], "related": related or [], "shelters": shelters or []}
-    return _upsert(ctx, actor, Plan, "plan", "code", values, lambda r: r.code)
+    return _upsert(ctx, actor, Plan, "plan", "code", values, lambda r: r.code,
+                   expected_version)
 
 
 def upsert_shift(ctx: Context, actor: Actor, *, starts_at: dt.datetime, ends_at: dt.datetime,
                  leader: str | None = None, primary: str | None = None,
-                 secondary: str | None = None, ref: str | None = None) -> Shift:
+                 secondary: str | None = None, ref: str | None = None, expected_version: int | None = None) -> Shift:
     if ends_at <= starts_at:
         raise DomainError(t("error.shift_order"))
 
@@ -1005,7 +1017,8 @@ def upsert_shift(ctx: Context, actor: Actor, *, starts_at: dt.datetime, ends_at:
     values = {"ref": make_ref(), "starts_at": starts_at, "ends_at": ends_at,
               "leader": person(leader, "leader"), "primary": person(primary, "primary"),
               "secondary": person(secondary, "secondary")}
-    return _upsert(ctx, actor, Shift, "shift", "ref", values, lambda r: r.ref)
+    return _upsert(ctx, actor, Shift, "shift", "ref", values, lambda r: r.ref,
+                   expected_version)
 
 
 def versions_of(kind: str, ids: Iterable[int]) -> dict[int, int]:

@@ -110,18 +110,6 @@ def read_section(section: str, now: dt.datetime) -> Rows:
                           for p in Plan.select().order_by(Plan.kind, Plan.code).limit(2000)})
 
 
-def _check_version(model: type, key: str, value: str, version: int | None, ref: str) -> None:
-    """Someone else saved this row since it was shown: refuse rather than overwrite."""
-    if version is None:
-        row = model.get_or_none(getattr(model, key) == value)
-        if row is not None:
-            raise DomainError(t("ui.admin.exists", key=value))
-        return
-    row = model.get_or_none(getattr(model, key) == value)
-    if row is not None and row.version != version:
-        raise DomainError(t("error.stale_plain", ref=ref))
-
-
 def _saved(kind: str, row: Any, ref: str) -> SimpleNamespace:
     """What FormScreen dismisses with (it reads KIND, id and ref)."""
     return SimpleNamespace(KIND=kind, id=row.id, ref=ref)
@@ -202,9 +190,9 @@ def person_form(app, rows: Rows, login: str | None) -> AdminForm:
     version = rec["version"] if rec else None
 
     def submit(v: dict) -> Any:
-        _check_version(Person, "login", v["login"], version, v["login"])
         p = actions.upsert_person(ctx, actor, login=v["login"], name=v["name"], role=v["role"],
-                                  title=v["title"], phone=v["phone"], active=bool(v["active"]))
+                                  title=v["title"], phone=v["phone"], active=bool(v["active"]),
+                                  expected_version=version or 0)
         return _saved("person", p, p.login)
 
     title = t("ui.admin.edit_person", login=login) if rec else t("ui.admin.new_person")
@@ -236,9 +224,9 @@ def department_form(app, rows: Rows, code: str | None) -> AdminForm:
     version = rec["version"] if rec else None
 
     def submit(v: dict) -> Any:
-        _check_version(Department, "code", v["code"], version, v["code"])
         d = actions.upsert_department(ctx, actor, code=v["code"], name=v["name"],
-                                      phone=v["phone"], active=bool(v["active"]))
+                                      phone=v["phone"], active=bool(v["active"]),
+                                      expected_version=version or 0)
         return _saved("department", d, d.code)
 
     title = t("ui.admin.edit_department", code=code) if rec else t("ui.admin.new_department")
@@ -286,15 +274,12 @@ def shift_form(app, rows: Rows, ref: str | None, last_end: dt.datetime | None) -
     version = rec["version"] if rec else None
 
     def submit(v: dict) -> Any:
-        if rec is not None:
-            _check_version(Shift, "ref", rec["ref"], version, rec["ref"])
-        else:  # the reference follows the start hour: never update another shift by accident
-            new_ref = fmt.local(v["starts_at"], tz, "ZB-%Y%m%d-%H")
-            _check_version(Shift, "ref", new_ref, None, new_ref)
+        # a new shift's reference follows its start hour: expected_version 0 makes sure
+        # that never updates another shift by accident
         s = actions.upsert_shift(ctx, actor, starts_at=v["starts_at"], ends_at=v["ends_at"],
                                  leader=v["leader"] or None, primary=v["primary"] or None,
                                  secondary=v["secondary"] or None,
-                                 ref=rec["ref"] if rec else None)
+                                 ref=rec["ref"] if rec else None, expected_version=version or 0)
         return _saved("shift", s, s.ref)
 
     title = t("ui.admin.edit_shift", ref=ref) if rec else t("ui.admin.new_shift")
@@ -489,8 +474,6 @@ def plan_form(app, rows: Rows, code: str) -> PlanForm:
         plan = Plan.get_or_none(Plan.code == code)
         if plan is None:
             raise DomainError(t("error.not_found", ref=code))
-        if plan.version != rec["version"]:
-            raise DomainError(t("error.stale_plain", ref=code))
         old = list(plan.contacts or [])
         contacts = []
         for i, c in v["contacts"]:  # keep keys the form does not show (e.g. "note")
@@ -500,7 +483,8 @@ def plan_form(app, rows: Rows, code: str) -> PlanForm:
         return actions.upsert_plan(
             ctx, actor, code=plan.code, title=v["title"], kind=plan.kind, category=plan.category,
             subtype=plan.subtype, owner=plan.owner, summary=v["summary"], levels=plan.levels,
-            contacts=contacts, related=plan.related, shelters=plan.shelters)
+            contacts=contacts, related=plan.related, shelters=plan.shelters,
+            expected_version=rec["version"])
 
     return PlanForm(rec, submit)
 
