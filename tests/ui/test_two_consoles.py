@@ -57,3 +57,43 @@ async def test_header_says_when_the_database_cannot_be_reached(duty, tmp_path):
         header = app.screen.query_one("DutyHeader")
         assert await _until(pilot, lambda: header.unreachable != "")
         assert "unreachable" in str(header.render())
+
+
+async def test_two_consoles_on_postgresql_see_each_other(ctx, tmp_path):
+    """The same, over LISTEN/NOTIFY: consoles on several hosts share one PostgreSQL."""
+    import pytest
+
+    from console import db as dbmod
+    from tests.conftest import drop_pg_schema, make_pg_schema, pg_available
+    from tests.ui.conftest import build_small
+
+    reason = pg_available()
+    if reason:
+        pytest.skip(reason)
+    schema, url = make_pg_schema()
+    database = dbmod.open_database(url)
+    try:
+        dbmod.migrate(database)
+        refs = build_small(ctx)
+        i18n.set_language("en")
+        a = DutyApp(dataclasses.replace(ctx, console="host-a:pts/1", db_url=url), OFFICER)
+        b = DutyApp(dataclasses.replace(ctx, console="host-b:pts/1", db_url=url), OFFICER2)
+        async with a.run_test(size=(120, 36)) as pa, b.run_test(size=(120, 36)) as pb:
+            await settle(pa)
+            await settle(pb)
+            assert await _until(pa, lambda: a.last_event_id is not None)
+            await select(pb, refs["gas"])
+            await pb.press("a")  # B acknowledges the gas leak
+            await settle(pb)
+            await pb.press("enter")
+            await settle(pb)
+
+            def a_shows_it() -> bool:
+                rows = [r for rows in a.screen.pane().item_list._pages.values() for r in rows
+                        if r.ref == refs["gas"]]
+                return bool(rows) and rows[0].acked and a.is_flashing("report", rows[0].id)
+
+            assert await _until(pa, a_shows_it), "console A did not see B's acknowledgement"
+    finally:
+        database.close()
+        drop_pg_schema(schema)
