@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         bar = _Progress("demo")
         try:
             counts = demo.build(ctx, days=args.days, seed=args.seed, force=args.force, url=url,
-                                progress=bar)
+                                progress=bar, operator=os_login())
         finally:
             bar.close()
         print(i18n.t("cli.demo_done", url=db.describe(url), **counts))

@@ -98,8 +98,13 @@ class _Replay:
 
 
 def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = False,
-          url: str = "", progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Fill the (empty) database; returns counts for the summary line."""
+          url: str = "", progress: Callable[[int], None] | None = None,
+          operator: str | None = None) -> dict[str, int]:
+    """Fill the (empty) database; returns counts for the summary line.
+
+    ``operator``: the login of whoever runs the demo joins the roster as an admin,
+    so the console they open next is theirs to act in (not a read-only view).
+    """
     if has_data():
         if not force:
             raise DutyError(t("cli.demo_exists", url=url))
@@ -130,6 +135,9 @@ def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = Fals
         for p in people:
             actions.upsert_person(rctx, admin, login=p["login"], name=p["name"], role=p["role"],
                                   title=p.get("title", ""), phone=str(p.get("phone", "")))
+        if operator and operator not in {p["login"] for p in people}:
+            actions.upsert_person(rctx, admin, login=operator, name=operator, role="admin",
+                                  title=t("cli.demo_operator"))
         for p in plans:
             actions.upsert_plan(rctx, admin, code=p["code"], title=p["title"],
                                 kind=p["plan_kind"], category=p["category"],

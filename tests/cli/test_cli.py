@@ -159,3 +159,11 @@ def test_handover_and_log(demo_db, tmp_path):
     assert report.returncode == 0 and "Handover report" in report.stdout
     log = run("--db", url, "log", cwd=tmp_path)
     assert log.returncode == 0 and log.stdout.startswith("Duty log")
+
+
+def test_whoever_runs_the_demo_can_act_in_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mine.db'}"
+    env = {"DUTYROOM_USER": "alice"}
+    assert run("--db", url, "demo", "--days", "1", cwd=tmp_path, env=env).returncode == 0
+    res = run("--db", url, "act", "note", "BG-2026-0001", "新用户试用", cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
