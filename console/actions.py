@@ -152,20 +152,24 @@ def _local_hhmm(at: dt.datetime) -> str:
     return at.replace(tzinfo=dt.UTC).astimezone(tz).strftime("%H:%M")
 
 
-def _position(item: Item, values: dict[str, Any]) -> dict[str, Any]:
+def _position(ctx: Context, item: Item, values: dict[str, Any]) -> dict[str, Any]:
     """rank/sort_key for the queue index, from the item as it will be after ``values``."""
     def get(name: str) -> Any:
         return values[name] if name in values else getattr(item, name)
 
-    severity = rules.severity_of(item.KIND, _severity_value(item, values))
+    severity = rules.severity_of(item.KIND, _severity_value(ctx, item, values))
     rank, key = rules.queue_position(severity, closed_at=get("closed_at"),
                                      deadline_at=get("deadline_at"), created_at=get("created_at"))
     return {"rank": rank, "sort_key": key}
 
 
-def _severity_value(item: Item, values: dict[str, Any]) -> str:
+def _severity_value(ctx: Context, item: Item, values: dict[str, Any]) -> str:
     name = {"report": "level", "work_order": "urgency", "supervision": "klass"}[item.KIND]
-    return values.get(name, getattr(item, name, ""))
+    value = values.get(name, getattr(item, name, ""))
+    if item.KIND == "report":  # sensitive information ranks as it is reported: at least as Ⅱ
+        value = rules.effective_level(ctx.settings, value,
+                                      values.get("sensitive", getattr(item, "sensitive", False)))
+    return value
 
 
 def _change(ctx: Context, actor: Actor, target: Any, action: str,
@@ -187,7 +191,7 @@ def _change(ctx: Context, actor: Actor, target: Any, action: str,
         values = apply(item, now)
         if "deadline_at" in values and values["deadline_at"] != item.deadline_at:
             values.setdefault("overdue_at", None)
-        values.update(_position(item, values))
+        values.update(_position(ctx, item, values))
         changed = {k: v for k, v in values.items() if getattr(item, k) != v}
         before = {k: _jsonable(getattr(item, k)) for k in changed
                   if k not in ("rank", "sort_key", "updated_at")}
@@ -595,7 +599,7 @@ def _sweep_one(ctx: Context, kind: str, item_id: int, reason: str) -> Item | Non
         values.update(_escalation_values(item, item.step + 1, now))
     else:
         values["next_escalation_at"] = None  # already at the top: marked, and stays there
-    values.update(_position(item, values))
+    values.update(_position(ctx, item, values))
     before = {k: _jsonable(getattr(item, k)) for k in values if k not in ("rank", "sort_key")}
     after = {k: _jsonable(v) for k, v in values.items() if k not in ("rank", "sort_key")}
     n = (model.update(**values, updated_at=now, version=item.version + 1)
@@ -665,7 +669,7 @@ def create_report(ctx: Context, actor: Actor, *, title: str, category: str,
         if Report.select().where(Report.ref == report.ref).exists():
             raise DomainError(t("error.duplicate_ref", ref=report.ref))
         report.deadline_at = _report_deadline(ctx, report, {})["deadline_at"]
-        report.rank, report.sort_key = _position(report, {}).values()
+        report.rank, report.sort_key = _position(ctx, report, {}).values()
         report.save(force_insert=True)
         ReportUpdate.create(report=report.id, stage="initial", seq=0, at=received,
                             text=report.summary or report.title, author=actor.login, **figures)
@@ -716,7 +720,7 @@ def create_work_order(ctx: Context, actor: Actor, *, content: str, type: str = "
         )
         if WorkOrder.select().where(WorkOrder.ref == order.ref).exists():
             raise DomainError(t("error.duplicate_ref", ref=order.ref))
-        order.rank, order.sort_key = _position(order, {}).values()
+        order.rank, order.sort_key = _position(ctx, order, {}).values()
         order.save(force_insert=True)
         append_event(ctx, actor, "work_order", order.id, order.ref, "create", None,
                      {"type": type, "urgency": urgency, "department": dept.code if dept else None,
@@ -768,7 +772,7 @@ def register_supervision(ctx: Context, actor: Actor, *, title: str, klass: str =
         )
         if SupervisionItem.select().where(SupervisionItem.ref == item.ref).exists():
             raise DomainError(t("error.duplicate_ref", ref=item.ref))
-        item.rank, item.sort_key = _position(item, {}).values()
+        item.rank, item.sort_key = _position(ctx, item, {}).values()
         item.save(force_insert=True)
         append_event(ctx, actor, "supervision", item.id, item.ref, "create", None,
                      {"klass": klass, "source": source_ref,
@@ -1290,6 +1294,8 @@ def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.dateti
         row["next_escalation_at"] = rules.next_escalation(chain, step, start)
     else:
         row["next_escalation_at"] = None
+    if kind == "report":
+        severity = rules.effective_level(s, severity, d.get("sensitive", False))
     sev = rules.severity_of(kind, severity)
     row["rank"], row["sort_key"] = rules.queue_position(
         sev, closed_at=closed_at, deadline_at=row["deadline_at"], created_at=start)

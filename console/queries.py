@@ -146,16 +146,16 @@ def _where(query, f: QueueFilter):
     if f.unacked_only:
         query = query.where(model.closed_at.is_null() & model.acked_at.is_null())
     if f.search.strip():
-        term = f"%{f.search.strip()}%"
-        cond = model.ref ** term
+        term = f.search.strip()  # contains(): % and _ typed by the officer match themselves
+        cond = model.ref.contains(term)
         if f.kind == "report":
-            cond |= (Report.title ** term) | (Report.place ** term) | (
-                Report.reporter_phone ** term) | (Report.reporter ** term)
+            cond |= Report.title.contains(term) | Report.place.contains(term) | (
+                Report.reporter_phone.contains(term)) | Report.reporter.contains(term)
         elif f.kind == "work_order":
-            cond |= (WorkOrder.content ** term) | (WorkOrder.caller ** term) | (
-                WorkOrder.phone ** term) | (WorkOrder.address ** term)
+            cond |= WorkOrder.content.contains(term) | WorkOrder.caller.contains(term) | (
+                WorkOrder.phone.contains(term)) | WorkOrder.address.contains(term)
         else:
-            cond |= SupervisionItem.title ** term
+            cond |= SupervisionItem.title.contains(term)
         query = query.where(cond)
     return query
 
@@ -375,9 +375,9 @@ def person_by_login(login: str) -> Person | None:
 def plans(search: str = "", limit: int = 500) -> list[Plan]:
     query = Plan.select().order_by(Plan.kind, Plan.code)
     if search.strip():
-        term = f"%{search.strip()}%"
-        query = query.where((Plan.code ** term) | (Plan.title ** term) | (Plan.summary ** term)
-                            | (Plan.subtype ** term))
+        term = search.strip()
+        query = query.where(Plan.code.contains(term) | Plan.title.contains(term)
+                            | Plan.summary.contains(term) | Plan.subtype.contains(term))
     return list(query.limit(limit))
 
 
@@ -409,7 +409,7 @@ def active_activations(limit: int = 100) -> list[tuple[PlanActivation, Plan]]:
 def departments(prefix: str = "", limit: int = 50) -> list[Department]:
     query = Department.select().where(Department.active == True)  # noqa: E712
     if prefix:
-        query = query.where((Department.code ** f"{prefix}%") | (Department.name ** f"%{prefix}%"))
+        query = query.where(Department.code.startswith(prefix) | Department.name.contains(prefix))
     return list(query.order_by(Department.code).limit(limit))
 
 
@@ -418,7 +418,7 @@ def refs_starting(prefix: str, limit: int = 20) -> list[str]:
     out: list[str] = []
     for model in ITEM_MODELS.values():
         rows = (model.select(model.ref).where(model.closed_at.is_null()
-                                              & (model.ref ** f"{prefix}%"))
+                                              & model.ref.startswith(prefix))
                 .order_by(model.ref.desc()).limit(limit))
         out.extend(r for (r,) in rows.tuples())
     return out[:limit]
