@@ -175,9 +175,11 @@ def with_retries(fn: Callable[[], T], *, retries: int = 5, db: Database | None =
         except DutyError:
             raise
         except (peewee.OperationalError, peewee.InterfaceError, peewee.DatabaseError) as exc:
-            if not _transient(exc) or attempt == retries:
-                from .i18n import t
+            from .i18n import t
 
+            if not _transient(exc):  # the database refused the data itself: not "try again"
+                raise DutyError(t("error.not_saved", why=_first_line(exc))) from exc
+            if attempt == retries:
                 raise StorageUnavailable(t("error.unavailable", why=_first_line(exc))) from exc
             with contextlib.suppress(Exception):
                 if db.in_transaction():

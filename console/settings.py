@@ -203,10 +203,14 @@ class _V:
 
     def get(self, path: str) -> Any:
         node: Any = self.data
+        walked: list[str] = []
         for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
+            if not isinstance(node, dict):  # e.g. "site: [1, 2]": say what is wrong there
+                raise self.fail(".".join(walked), f"expected a mapping, got {node!r}")
+            if part not in node:
                 raise self.fail(path, "missing")
             node = node[part]
+            walked.append(part)
         return node
 
     def str_(self, path: str, value: Any = None) -> str:
