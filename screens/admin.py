@@ -25,7 +25,6 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     Label,
     Static,
@@ -45,6 +44,7 @@ from screens.dbwork import in_db, run_db
 from screens.forms import ConfirmScreen, Field, FormScreen, format_local_time, parse_local_time
 from screens.keymap import localize_bindings
 from screens.widgets.alerts import AlertBanner
+from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
 SECTIONS = ("people", "departments", "shifts", "plans")
@@ -540,7 +540,7 @@ class AdminScreen(Screen):
             for i, section in enumerate(SECTIONS, 1):
                 with TabPane(f"{i} {t('ui.admin.tab_' + section)}", id=f"admin-{section}"):
                     yield DataTable(id=f"tbl-{section}", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield DutyFooter()
 
     def on_mount(self) -> None:
         for section in SECTIONS:

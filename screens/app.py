@@ -147,7 +147,7 @@ class DutyApp(App):
         self.title = self.ctx.settings.site_name
         self.tick()
         self.refresh_team()
-        self.refresh_counters()
+        # the first refresh_counters comes from MainScreen once its queue has painted
         self.set_interval(1, self.tick)
         self.set_interval(60, self.refresh_team)
         self.set_interval(15, self.refresh_counters)  # overdue counts move with time
@@ -346,7 +346,16 @@ class DutyApp(App):
         self.refresh_counters()
 
     def open_detail(self, kind: str, item_id: int) -> None:
-        self.push_screen(DetailScreen(kind, item_id))
+        """Show an item: one installed DetailScreen is re-targeted (composed once per app)."""
+        screen = getattr(self, "_detail_screen", None)
+        if screen is None or screen in self.screen_stack:
+            if screen is None:
+                screen = self._detail_screen = DetailScreen(kind, item_id)
+                self.install_screen(screen, name="detail")
+            else:  # already showing (opened again from the detail): a fresh one on top
+                screen = DetailScreen(kind, item_id)
+        screen.show(kind, item_id)
+        self.push_screen(screen)
 
     def push_help(self) -> None:
         from screens.help import HelpScreen

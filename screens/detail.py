@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import actions, queries, rules
@@ -27,6 +27,7 @@ from screens.forms import ConfirmScreen
 from screens.keymap import item_bindings, localize_bindings
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.commandbar import CommandBar
+from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
 FIELDS = {
@@ -242,6 +243,35 @@ def render_detail(d: Detail, settings, now) -> list[RenderableType]:
     return sections
 
 
+class RenderedOnce:
+    """A Rich renderable whose segments are computed once per width.
+
+    Textual lays a Static out by rendering its Rich content to count the lines,
+    then renders it again to paint: twice through Rich's Table layout for the
+    detail body, most of "open detail" on the event loop (docs/benchmarks.md).
+    This wrapper keeps the last render, so the paint reuses the count's work.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._key: tuple | None = None
+        self._segments: list = []
+
+    def __rich_console__(self, console, options):
+        key = (options.max_width, options.min_width, options.justify, options.overflow,
+               options.no_wrap, options.highlight, options.markup, options.encoding,
+               options.legacy_windows, options.ascii_only, options.size)
+        if key != self._key:
+            self._segments = list(console.render(self.renderable, options))
+            self._key = key
+        yield from self._segments
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.renderable)
+
+
 def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(f"── {title} ", style="bold"), body)
 
@@ -265,6 +295,7 @@ class DetailScreen(ItemActions, Screen):
         localize_bindings(self)
         self.kind, self.item_id = kind, item_id
         self.detail: Detail | None = None
+        self._stale = True  # read the item when the screen (next) resumes
 
     def compose(self) -> ComposeResult:
         yield DutyHeader()
@@ -273,11 +304,40 @@ class DetailScreen(ItemActions, Screen):
         with VerticalScroll(id="detail-body"):
             yield Static("", id="detail-content")
         yield CommandBar()
-        yield Footer()
+        yield DutyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
-        self.reload()
+
+    def show(self, kind: str, item_id: int) -> None:
+        """Point this (reused) screen at another item; it is read when the screen resumes.
+
+        The app keeps one DetailScreen installed and re-targets it on each Enter:
+        composing the screen afresh (header, footer keys, body) cost more on the
+        event loop than reading the item (docs/benchmarks.md).
+        """
+        self.kind, self.item_id = kind, item_id
+        self.detail = None
+        self._stale = True
+        if self.is_mounted:
+            self.query_one("#detail-title", Static).update(t("ui.list.loading"))
+            self.query_one("#detail-content", Static).update("")
+            body = self.query_one("#detail-body")
+            body.scroll_home(animate=False, immediate=True)
+            body.focus()
+            bar = self.query_one(CommandBar)
+            if bar.has_class("-open"):
+                bar.action_close()
+
+    def on_screen_resume(self) -> None:
+        # an installed screen misses the header/banner updates made while it was away
+        for header in self.query(DutyHeader):
+            self.app.apply_header_state(header)
+        for banner in self.query(AlertBanner):
+            banner.sync()
+        if self._stale:
+            self._stale = False
+            self.reload()
 
     def focus_main(self) -> None:
         self.query_one("#detail-body").focus()
@@ -295,11 +355,14 @@ class DetailScreen(ItemActions, Screen):
         self.run_worker(self._load(), exclusive=True, group="detail", exit_on_error=False)
 
     async def _load(self) -> None:
+        kind, item_id = self.kind, self.item_id
         try:
-            d = await run_db(self, queries.detail, self.kind, self.item_id)
+            d = await run_db(self, queries.detail, kind, item_id)
         except DutyError as exc:
             self.app.notify(str(exc), markup=False, severity="error")
             return
+        if (kind, item_id) != (self.kind, self.item_id):
+            return  # re-targeted meanwhile: that item's own load follows
         if d is None:
             self.query_one("#detail-title", Static).update(t("error.not_found", ref=self.item_id))
             return
@@ -313,7 +376,8 @@ class DetailScreen(ItemActions, Screen):
         title.append(label(f"status.{self.kind}", item.status), style="italic")
         title.append("  " + (Target.from_item(item).title or ""), style="bold")
         self.query_one("#detail-title", Static).update(title)
-        self.query_one("#detail-content", Static).update(Group(*render_detail(d, app.ctx.settings, now)))
+        self.query_one("#detail-content", Static).update(
+            RenderedOnce(Group(*render_detail(d, app.ctx.settings, now))))
 
     def refresh_rows(self) -> None:
         pass  # the detail's countdown is refreshed with the item

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import WorkerFailed, get_current_worker
 
 from console import actions, queries, rules
@@ -32,6 +32,7 @@ from screens.dbwork import in_db, run_db
 from screens.forms import ActionPrompt
 from screens.keymap import localize_bindings
 from screens.widgets.alerts import AlertBanner
+from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
 NOBODY = "__nobody__"  # the "not named" choice in the takeover list
@@ -128,7 +129,7 @@ class HandoverScreen(Screen):
         yield Static(t("ui.list.loading"), id="handover-status")
         with VerticalScroll(id="handover-body"):
             yield Static("", id="handover-text")
-        yield Footer()
+        yield DutyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#handover-body").focus()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -21,6 +21,7 @@ from screens import fmt
 from screens.dbwork import in_db
 from screens.keymap import localize_bindings
 from screens.widgets.alerts import AlertBanner
+from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
 LEVEL_ORDER = ("I", "II", "III", "IV")
@@ -161,7 +162,7 @@ class PlanScreen(Screen):
         yield AlertBanner()
         with VerticalScroll(id="plan-body"):
             yield Static(t("ui.list.loading"), id="plan-full")
-        yield Footer()
+        yield DutyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#plan-body").focus()

@@ -100,8 +100,10 @@ class ItemList(ScrollView, can_focus=True):
             super().__init__()
             self.item_list, self.total = item_list, total
 
-    def __init__(self, flt: QueueFilter, *, id: str | None = None) -> None:
+    def __init__(self, flt: QueueFilter, *, id: str | None = None, autoload: bool = True) -> None:
         super().__init__(id=id)
+        self.autoload = autoload  # False: read on start(), once the visible queue painted
+        self.started = False
         localize_bindings(self)
         self.filter = flt
         self.total: int | None = None
@@ -121,7 +123,14 @@ class ItemList(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data
 
     def on_mount(self) -> None:
-        self.reload()
+        if self.autoload:
+            self.start()
+
+    def start(self) -> None:
+        """The first read (a hidden queue's waits until the visible one has painted)."""
+        if not self.started:
+            self.started = True
+            self.reload()
 
     def set_filter(self, flt: QueueFilter) -> None:
         """A different question: drop what we have and count again."""
