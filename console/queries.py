@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, Tuple, fn
 
 from .models import (
     ITEM_MODELS,
@@ -204,9 +204,9 @@ def window(f: QueueFilter, offset: int, limit: int, *, total: int | None = None)
 def after(f: QueueFilter, key: tuple[int, int, int], limit: int) -> list[QueueRow]:
     """Keyset page: the ``limit`` rows after ``key`` (rank, sort_key, id)."""
     model = ITEM_MODELS[f.kind]
-    rank, sort_key, id_ = key
-    cond = (model.rank > rank) | ((model.rank == rank) & (
-        (model.sort_key > sort_key) | ((model.sort_key == sort_key) & (model.id > id_))))
+    # a row-value comparison: SQLite and PostgreSQL seek the (rank, sort_key, id) index to
+    # it (the equivalent OR chain made SQLite search and sort every matching row)
+    cond = Tuple(model.rank, model.sort_key, model.id) > Tuple(*key)
     rows = _base(f).where(cond).order_by(*_order(model)).limit(limit).tuples()
     return [_row(f.kind, r) for r in rows]
 
@@ -214,9 +214,7 @@ def after(f: QueueFilter, key: tuple[int, int, int], limit: int) -> list[QueueRo
 def before(f: QueueFilter, key: tuple[int, int, int], limit: int) -> list[QueueRow]:
     """Keyset page: the ``limit`` rows before ``key``, in queue order."""
     model = ITEM_MODELS[f.kind]
-    rank, sort_key, id_ = key
-    cond = (model.rank < rank) | ((model.rank == rank) & (
-        (model.sort_key < sort_key) | ((model.sort_key == sort_key) & (model.id < id_))))
+    cond = Tuple(model.rank, model.sort_key, model.id) < Tuple(*key)
     rows = list(_base(f).where(cond).order_by(*_order(model, True)).limit(limit).tuples())
     return [_row(f.kind, r) for r in reversed(rows)]
 
@@ -224,9 +222,7 @@ def before(f: QueueFilter, key: tuple[int, int, int], limit: int) -> list[QueueR
 def position_of(f: QueueFilter, key: tuple[int, int, int]) -> int:
     """How many rows come before ``key`` (to keep the cursor on an item after a refresh)."""
     model = ITEM_MODELS[f.kind]
-    rank, sort_key, id_ = key
-    cond = (model.rank < rank) | ((model.rank == rank) & (
-        (model.sort_key < sort_key) | ((model.sort_key == sort_key) & (model.id < id_))))
+    cond = Tuple(model.rank, model.sort_key, model.id) < Tuple(*key)
     return int(_where(model.select(fn.COUNT(model.id)), f).where(cond).scalar() or 0)
 
 
