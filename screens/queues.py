@@ -62,8 +62,11 @@ class QueuePane(Vertical):
         self.update_heading()
 
     def update_heading(self) -> None:
-        width = self.item_list.size.width or self.size.width
-        self.query_one(".list-heading", Static).update(heading(self.kind, width))
+        lists, headings = self.query(ItemList), self.query(".list-heading")
+        if not lists or not headings:  # resized while still composing
+            return
+        width = lists.first().size.width or self.size.width
+        headings.first(Static).update(heading(self.kind, width))
 
     def describe(self) -> None:
         f = self.item_list.filter
@@ -290,8 +293,9 @@ class MainScreen(ItemActions, Screen):
     def refresh_rows(self) -> None:
         """Repaint (countdowns move on) without reading anything."""
         pane = self.pane()
-        if pane is not None:
-            pane.item_list.refresh()
+        if pane is not None:  # the clock ticks while a pane is still composing: no list yet
+            for item_list in pane.query(ItemList):
+                item_list.refresh()
 
     @on(ItemList.Opened)
     def _opened(self, event: ItemList.Opened) -> None:
