@@ -24,7 +24,6 @@ from .models import (
     Person,
     Plan,
     PlanActivation,
-    Report,
     ReportUpdate,
     Shift,
 )
@@ -38,15 +37,52 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _pages(query, key) -> Iterator[Any]:
+def _page_lists(query, key) -> Iterator[list[Any]]:
     """Keyset pages over ``key`` (an id column), so memory stays flat."""
     last = 0
     while True:
         rows = list(query.where(key > last).order_by(key).limit(PAGE))
         if not rows:
             return
-        yield from rows
+        yield rows
         last = rows[-1].id
+
+
+def _pages(query, key) -> Iterator[Any]:
+    for rows in _page_lists(query, key):
+        yield from rows
+
+
+def _children(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
+    """A page's instructions, stages and activations: one query each, not one per item."""
+    out: dict[str, dict[int, list]] = {"instructions": {}, "updates": {}, "activations": {}}
+    for i in (Instruction.select().where((Instruction.item_kind == kind)
+                                         & Instruction.item_id.in_(ids)).order_by(Instruction.id)):
+        out["instructions"].setdefault(i.item_id, []).append(
+            {"leader": i.leader, "text": i.text, "at": _iso(i.at), "recorded_by": i.recorded_by})
+    if kind != "report":
+        return out
+    for u in (ReportUpdate.select().where(ReportUpdate.report.in_(ids))
+              .order_by(ReportUpdate.seq, ReportUpdate.id)):
+        out["updates"].setdefault(u.report_id, []).append(
+            {"stage": u.stage, "seq": u.seq, "at": _iso(u.at), "text": u.text, "dead": u.dead,
+             "injured": u.injured, "missing": u.missing, "author": u.author})
+    acts = list(PlanActivation.select(PlanActivation, Plan).join(Plan)
+                .where(PlanActivation.report.in_(ids)).order_by(PlanActivation.id))
+    measures: dict[int, list] = {}
+    if acts:
+        for m in (ActivationMeasure.select()
+                  .where(ActivationMeasure.activation.in_([a.id for a in acts]))
+                  .order_by(ActivationMeasure.idx)):
+            measures.setdefault(m.activation_id, []).append(
+                {"text": m.text, "done_at": _iso(m.done_at), "done_by": m.done_by})
+    for a in acts:
+        out["activations"].setdefault(a.report_id, []).append(
+            {"plan": a.plan.code, "level": a.level, "declared_by": a.declared_by,
+             "activated_by": a.activated_by, "activated_at": _iso(a.activated_at),
+             "deactivated_by": a.deactivated_by, "deactivated_at": _iso(a.deactivated_at),
+             "measures": measures.get(a.id, [])})
+    return out
 
 
 def records(*, events: bool = True, items: bool = True) -> Iterator[dict[str, Any]]:
@@ -70,8 +106,10 @@ def records(*, events: bool = True, items: bool = True) -> Iterator[dict[str, An
                "primary": logins.get(s.primary_id), "secondary": logins.get(s.secondary_id)}
     if items:
         for kind, model in ITEM_MODELS.items():
-            for item in _pages(model.select(), model.id):
-                yield _item(kind, item, dept_code)
+            for page in _page_lists(model.select(), model.id):
+                children = _children(kind, [item.id for item in page])
+                for item in page:
+                    yield _item(kind, item, dept_code, children)
     if events:
         for e in _pages(Event.select(), Event.id):
             yield {"kind": "event", "at": _iso(e.at), "actor": e.actor,
@@ -83,15 +121,12 @@ def records(*, events: bool = True, items: bool = True) -> Iterator[dict[str, An
 _COMMON = ("status", "step", "chain", "acked_by", "acked_at", "owner", "overdue_at", "closed_at")
 
 
-def _item(kind: str, item: Any, dept_code: dict[int, str]) -> dict[str, Any]:
+def _item(kind: str, item: Any, dept_code: dict[int, str],
+          children: dict[str, dict[int, list]]) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind}
     for name in _COMMON:
         out[name] = _iso(getattr(item, name))
-    instructions = [{"leader": i.leader, "text": i.text, "at": _iso(i.at),
-                     "recorded_by": i.recorded_by}
-                    for i in Instruction.select().where((Instruction.item_kind == kind)
-                                                        & (Instruction.item_id == item.id))
-                    .order_by(Instruction.id)]
+    instructions = children["instructions"].get(item.id)
     if instructions:
         out["instructions"] = instructions
     if kind == "report":
@@ -101,23 +136,8 @@ def _item(kind: str, item: Any, dept_code: dict[int, str]) -> dict[str, Any]:
                      "trend", "measures", "requests", "source_unit", "reporter",
                      "reporter_phone", "recorder", "reported_at"):
             out[name] = _iso(getattr(item, name))
-        out["updates"] = [{"stage": u.stage, "seq": u.seq, "at": _iso(u.at), "text": u.text,
-                           "dead": u.dead, "injured": u.injured, "missing": u.missing,
-                           "author": u.author}
-                          for u in ReportUpdate.select().where(ReportUpdate.report == item.id)
-                          .order_by(ReportUpdate.seq, ReportUpdate.id)]
-        acts = []
-        for a in PlanActivation.select(PlanActivation, Plan).join(Plan).where(
-                PlanActivation.report == item.id).order_by(PlanActivation.id):
-            acts.append({"plan": a.plan.code, "level": a.level, "declared_by": a.declared_by,
-                         "activated_by": a.activated_by, "activated_at": _iso(a.activated_at),
-                         "deactivated_by": a.deactivated_by,
-                         "deactivated_at": _iso(a.deactivated_at),
-                         "measures": [{"text": m.text, "done_at": _iso(m.done_at),
-                                       "done_by": m.done_by}
-                                      for m in ActivationMeasure.select()
-                                      .where(ActivationMeasure.activation == a.id)
-                                      .order_by(ActivationMeasure.idx)]})
+        out["updates"] = children["updates"].get(item.id, [])
+        acts = children["activations"].get(item.id)
         if acts:
             out["activations"] = acts
     elif kind == "work_order":
@@ -178,6 +198,3 @@ def export_to(path: str | Path, fmt: str | None = None, **kwargs: Any) -> dict[s
     with open(path, "w", encoding="utf-8", newline="") as fh:
         return write(fh, fmt, **kwargs)
 
-
-def report_count() -> int:
-    return Report.select().count()
