@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from peewee import fn
 
 from . import rules
+from .clock import to_local
 from .context import Actor, Context
 from .db import is_postgres, with_retries, write_transaction
 from .errors import DomainError, NotFound, PermissionDenied, StaleVersion
@@ -135,21 +136,14 @@ def find_item(target: Item | str | tuple[str, int]) -> Item:
     raise NotFound(t("error.not_found", ref=ref))
 
 
-def _stale(item: Item, expected: int) -> StaleVersion:
+def _stale(ctx: Context, item: Item) -> StaleVersion:
     last = (Event.select().where((Event.item_kind == item.KIND) & (Event.item_id == item.id))
             .order_by(Event.id.desc()).first())
     if last is None:
         return StaleVersion(t("error.stale_plain", ref=item.ref))
     return StaleVersion(t("error.stale", ref=item.ref, action=label("done", last.action),
-                          who=last.actor_name or last.actor, time=_local_hhmm(last.at)))
-
-
-_TZ: list = []
-
-
-def _local_hhmm(at: dt.datetime) -> str:
-    tz = _TZ[0] if _TZ else dt.UTC
-    return at.replace(tzinfo=dt.UTC).astimezone(tz).strftime("%H:%M")
+                          who=last.actor_name or last.actor,
+                          time=to_local(last.at, ctx.settings.tz).strftime("%H:%M")))
 
 
 def _position(ctx: Context, item: Item, values: dict[str, Any]) -> dict[str, Any]:
@@ -178,12 +172,11 @@ def _change(ctx: Context, actor: Actor, target: Any, action: str,
             event_action: str | None = None) -> Item:
     """The one path of a change to an item (see module docstring)."""
     _require(actor, role_action or action)
-    _TZ[:] = [ctx.settings.tz]
 
     def body() -> Item:
         item = find_item(target)
         if expected_version is not None and item.version != expected_version:
-            raise _stale(item, expected_version)
+            raise _stale(ctx, item)
         if not rules.is_legal(action, item.KIND, item.status):
             raise DomainError(t("error.illegal", ref=item.ref, action=label("action", action),
                                 status=label(f"status.{item.KIND}", item.status)))
@@ -201,7 +194,7 @@ def _change(ctx: Context, actor: Actor, target: Any, action: str,
         n = (model.update(**changed, updated_at=now, version=item.version + 1)
              .where((model.id == item.id) & (model.version == item.version)).execute())
         if n != 1:  # only possible without the write lock; kept as the last guard
-            raise _stale(item, item.version)
+            raise _stale(ctx, item)
         append_event(ctx, actor, item.KIND, item.id, item.ref, event_action or action,
                      before, after, note)
         # the row as committed, without reading it back (a wide SELECT per action)
@@ -301,8 +294,8 @@ def escalate(ctx: Context, actor: Actor, target: Any, *, to_step: str | int | No
             target_step = found
             if target_step == item.step:
                 raise DomainError(t("error.same_step", ref=item.ref, step=item.step_name))
-            if target_step < item.step or target_step > item.step + 1:
-                _require(actor, "escalate_any") if target_step < item.step else None
+            if target_step < item.step:  # back down the chain: leaders only
+                _require(actor, "escalate_any")
         values = _escalation_values(item, target_step, now)
         if isinstance(item, Report):
             if item.reported_at is None:
@@ -329,19 +322,17 @@ def assign(ctx: Context, actor: Actor, target: Any, department: Any, *,
                 raise DomainError(t("error.already_assigned", ref=item.ref, dept=dept.name))
             # the Department itself, not its id: the event's before/after then both show
             # the code (an id read "ZJJ→2" on the timeline), and _change compares rows
-            values: dict[str, Any] = {"department": dept, "assigned_at": now,
-                                      "assisting": helpers, "status": "assigned"}
-            if item.status in ("received", "returned"):
-                return values
-            return values  # 改派 from a working status: the unit changes, the clock does not
+            # from received/returned a dispatch (派单), from a working status a re-dispatch
+            # (改派): the unit changes, the order's deadline does not
+            return {"department": dept, "assigned_at": now, "assisting": helpers,
+                    "status": "assigned"}
         if isinstance(item, SupervisionItem):
             return {"department": dept}  # the row, as above
         # a report is relayed (传) to a unit: recorded on the timeline, status moves on
         return {"status": "active"} if item.status in ("new", "acknowledged") else {}
 
-    item = _change(ctx, actor, target, "assign", apply, expected_version=expected_version,
+    return _change(ctx, actor, target, "assign", apply, expected_version=expected_version,
                    note=_text(note, "note") or dept.name)
-    return item
 
 
 def urge(ctx: Context, actor: Actor, target: Any, *, expected_version: int | None = None,
@@ -569,7 +560,6 @@ def sweep_batch(ctx: Context,
     handled and skips it.  Returns (item, reason) for each escalation made.
     """
     triggers = list(triggers)
-    _TZ[:] = [ctx.settings.tz]
 
     def body() -> list[tuple[Item, str]]:
         done = []
@@ -933,6 +923,11 @@ def handover(ctx: Context, actor: Actor, shift_id: int, note: str, *, to_login: 
 _FK_FIELDS = ("leader", "primary", "secondary")
 
 
+def _stored(row: Any, name: str) -> Any:
+    """A row's stored value; a shift's people compare by id, as upserts pass them."""
+    return getattr(row, f"{name}_id") if name in _FK_FIELDS else getattr(row, name)
+
+
 def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values: dict,
             ref_of: Callable[[Any], str], expected_version: int | None = None) -> Any:
     """Create or update a roster/plan/department/shift row, audited.
@@ -953,13 +948,10 @@ def _upsert(ctx: Context, actor: Actor, model: type, kind: str, key: str, values
             append_event(ctx, actor, kind, row.id, ref_of(row), "create", None,
                          {k: _jsonable(v) for k, v in values.items()}, "")
             return row
-        def current(k: str) -> Any:  # foreign keys compare by id
-            return getattr(row, f"{k}_id") if k in _FK_FIELDS else getattr(row, k)
-
-        changed = {k: v for k, v in values.items() if current(k) != v}
+        changed = {k: v for k, v in values.items() if _stored(row, k) != v}
         if not changed:
             return row
-        before = {k: _jsonable(current(k)) for k in changed}
+        before = {k: _jsonable(_stored(row, k)) for k in changed}
         model.update(**changed, version=row.version + 1).where(model.id == row.id).execute()
         append_event(ctx, actor, kind, row.id, ref_of(row), "update", before,
                      {k: _jsonable(v) for k, v in changed.items()}, "")
@@ -1025,15 +1017,6 @@ def upsert_shift(ctx: Context, actor: Actor, *, starts_at: dt.datetime, ends_at:
                    expected_version)
 
 
-def versions_of(kind: str, ids: Iterable[int]) -> dict[int, int]:
-    """Current versions of some items (the UI compares them with what it shows)."""
-    model = ITEM_MODELS[kind]
-    ids = list(ids)
-    if not ids:
-        return {}
-    return dict(model.select(model.id, model.version).where(model.id.in_(ids)).tuples())
-
-
 __all__ = [
     "acknowledge", "escalate", "assign", "urge", "extend", "return_order", "follow_up",
     "instruct", "reply", "visit", "close", "reopen", "note", "change_level", "sweep_batch",
@@ -1062,7 +1045,6 @@ def import_records(ctx: Context, actor: Actor, records: list, *, source: str,
 
     _require(actor, "admin" if any(r.kind in ("person", "plan", "department", "shift")
                                    for r in records) else "create")
-    _TZ[:] = [ctx.settings.tz]
 
     def reject(record: Any, field: str, reason: str) -> ImportRejected:
         return ImportRejected(f"{source}:{record.line}: {field}: {reason}")
@@ -1100,7 +1082,7 @@ def import_records(ctx: Context, actor: Actor, records: list, *, source: str,
                 if login:
                     pid = Person.select(Person.id).where(Person.login == login).scalar()
                     if pid is None:
-                        raise reject(r, role, f"no person with login {login}")
+                        raise reject(r, role, t("import.no_person", login=login))
                     values[role] = pid
             local = values["starts_at"].replace(tzinfo=dt.UTC).astimezone(ctx.settings.tz)
             values["ref"] = values["ref"] or local.strftime("ZB-%Y%m%d-%H")
@@ -1211,10 +1193,7 @@ def _import_upsert(model: type, key: str, values: dict, kind: str, log: Callable
         log(kind, row.id, ref, "create", {k: _jsonable(v) for k, v in values.items()})
         result[kind] = result.get(kind, 0) + 1
         return
-    def current(k: str) -> Any:  # foreign keys compare by id
-        return getattr(row, f"{k}_id") if k in _FK_FIELDS else getattr(row, k)
-
-    changed = {k: v for k, v in values.items() if current(k) != v}
+    changed = {k: v for k, v in values.items() if _stored(row, k) != v}
     if not changed:
         result["skipped"] += 1
         return
@@ -1260,10 +1239,10 @@ def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.dateti
         if d.get("department"):
             dept_id = depts.get(d["department"])
             if dept_id is None:
-                raise reject(r, "department", f"no department {d['department']}")
+                raise reject(r, "department", t("import.no_department", name=d["department"]))
         for code in d.get("assisting") or []:
             if code not in depts:
-                raise reject(r, "assisting", f"no department {code}")
+                raise reject(r, "assisting", t("import.no_department", name=code))
         fields = ("received_at", "channel", "caller", "phone", "address", "type", "category",
                   "content", "urgency", "satisfaction", "reply", "extensions", "assisting")
         row.update({f: d[f] for f in fields})
@@ -1279,7 +1258,7 @@ def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.dateti
         if d.get("department"):
             dept_id = depts.get(d["department"])
             if dept_id is None:
-                raise reject(r, "department", f"no department {d['department']}")
+                raise reject(r, "department", t("import.no_department", name=d["department"]))
         fields = ("title", "content", "klass", "source_ref", "source_kind", "registered_at",
                   "result")
         row.update({f: d[f] for f in fields})
@@ -1339,7 +1318,8 @@ def _import_children(kind: str, item_id: int, row: dict, r: Any, actor: Actor,
                                     "injured": row["injured"], "missing": row["missing"]}]
     for u in updates:
         if u.get("stage") not in ("initial", "followup", "final"):
-            raise reject(r, "updates.stage", f"expected initial/followup/final, got {u.get('stage')!r}")
+            raise reject(r, "updates.stage", t("import.choice", choices="initial/followup/final",
+                                             got=repr(u.get("stage"))))
         ReportUpdate.create(report=item_id, stage=u["stage"], seq=int(u.get("seq") or 0),
                             at=_parse_dt(u.get("at")) or row["received_at"],
                             text=str(u.get("text", "")), author=str(u.get("author", actor.login)),
@@ -1347,7 +1327,7 @@ def _import_children(kind: str, item_id: int, row: dict, r: Any, actor: Actor,
     for a in d.get("activations") or []:
         plan_id = Plan.select(Plan.id).where(Plan.code == a.get("plan")).scalar()
         if plan_id is None:
-            raise reject(r, "activations.plan", f"no plan {a.get('plan')}")
+            raise reject(r, "activations.plan", t("import.no_plan", plan=a.get("plan")))
         act = PlanActivation.create(
             plan=plan_id, report=item_id, level=a.get("level", "IV"),
             declared_by=a.get("declared_by", ""), activated_by=a.get("activated_by", actor.login),

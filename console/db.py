@@ -27,6 +27,7 @@ from peewee import Database, SqliteDatabase
 
 from . import models
 from .errors import DutyError, StorageUnavailable
+from .i18n import t
 from .paths import default_database_file
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ def open_database(url: str = "", *, busy_timeout_ms: int = 5000, bind: bool = Tr
     elif url.startswith(("postgresql:", "postgres:")):
         db = _open_postgres(url)
     else:
-        raise DutyError(f"database.url: expected sqlite:///PATH or postgresql://…, got {url!r}")
+        raise DutyError(t("error.db_url", url=url))
     if bind:
         models.database.initialize(db)
     return db
@@ -87,7 +88,7 @@ class _SqliteDatabase(SqliteDatabase):
 def _open_sqlite(url: str, busy_timeout_ms: int) -> SqliteDatabase:
     # sqlite:///relative.db, sqlite:////absolute/path.db (SQLAlchemy's convention)
     if not url.startswith("sqlite:///"):
-        raise DutyError(f"database.url: expected sqlite:///PATH, got {url!r}")
+        raise DutyError(t("error.db_url", url=url))
     path = unquote(url[len("sqlite:///"):])
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,7 @@ def _open_postgres(url: str) -> Database:
         import psycopg  # noqa: F401
         from playhouse.postgres_ext import Psycopg3Database
     except ImportError:  # pragma: no cover - depends on the install
-        raise DutyError("PostgreSQL needs psycopg 3: pip install 'dutyroom[postgres]'") from None
+        raise DutyError(t("error.psycopg")) from None
     kwargs = pg_conninfo(url)
     name = kwargs.pop("dbname")
     return Psycopg3Database(name, **kwargs)
@@ -175,8 +176,6 @@ def with_retries(fn: Callable[[], T], *, retries: int = 5, db: Database | None =
         except DutyError:
             raise
         except (peewee.OperationalError, peewee.InterfaceError, peewee.DatabaseError) as exc:
-            from .i18n import t
-
             if not _transient(exc):  # the database refused the data itself: not "try again"
                 raise DutyError(t("error.not_saved", why=_first_line(exc))) from exc
             if attempt == retries:

@@ -25,7 +25,7 @@ from .clock import FrozenClock, to_local, to_utc_naive
 from .context import Actor, Context
 from .errors import DomainError, DutyError
 from .i18n import t
-from .models import Event, Plan, Report, Shift
+from .models import Event, Report
 from .paths import demo_dir, plans_dir
 
 FORGET_RECENT = 0.18  # share of the last two days' items nobody has handled yet
@@ -56,7 +56,7 @@ def reset_sqlite(url: str) -> None:
     replacing the file.
     """
     if not url.startswith("sqlite:///"):
-        raise DutyError("--force replaces SQLite demo files only; drop the PostgreSQL schema yourself")
+        raise DutyError(t("error.force_sqlite"))
     path = Path(url[len("sqlite:///"):]).expanduser()
     database = db.models.database.obj
     if database is not None:
@@ -409,23 +409,9 @@ def _schedule_supervision(replay: _Replay, rng: random.Random, source: Callable[
                                         "已按期办结，责任单位书面报告办理结果，予以销号。"))
 
 
-def _code(dept_id: int) -> str:
-    from .models import Department
-
-    return Department.get_by_id(dept_id).code
-
-
 def _person_name(rng: random.Random) -> str:
     return rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(["建国", "立新", "海波", "春生", "志强", "丽娟"])
 
 
 def _phone(rng: random.Random) -> str:
     return "1" + rng.choice("3579") + "".join(rng.choice("0123456789") for _ in range(9))
-
-
-def plan_count() -> int:
-    return Plan.select().count()
-
-
-def shift_count() -> int:
-    return Shift.select().count()

@@ -82,7 +82,7 @@ def _parse_local(ctx: Context, text: str, field: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise DutyError(f"--{field}: expected an ISO date and time, got {text!r}") from None
+        raise DutyError(t("error.option_time", option=field, got=repr(text))) from None
     return to_utc_naive(parsed, ctx.settings.tz)
 
 

@@ -23,6 +23,7 @@ import yaml
 from . import rules
 from .clock import to_utc_naive
 from .errors import ImportRejected
+from .i18n import t
 from .settings import ROLES, SV_CLASSES, Settings
 
 KINDS = ("department", "person", "plan", "shift", "report", "work_order", "supervision", "event")
@@ -62,7 +63,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         return "yaml"
     if suffix == ".csv":
         return "csv"
-    raise ImportRejected(f"{path.name}: unknown format (use .jsonl, .yaml or .csv, or --format)")
+    raise ImportRejected(f"{path.name}: " + t("import.unknown_format"))
 
 
 def read_raw(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
@@ -72,9 +73,9 @@ def read_raw(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ImportRejected(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raise ImportRejected(f"{name}: " + t("import.cannot_read", why=exc.strerror or exc)) from None
     except UnicodeDecodeError:
-        raise ImportRejected(f"{name}: not UTF-8 text") from None
+        raise ImportRejected(f"{name}: " + t("import.not_utf8")) from None
     if fmt == "jsonl":
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -82,16 +83,16 @@ def read_raw(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ImportRejected(f"{name}:{number}: not valid JSON: {exc.msg}") from None
+                raise ImportRejected(f"{name}:{number}: " + t("import.bad_json", why=exc.msg)) from None
             if not isinstance(value, dict):
-                raise ImportRejected(f"{name}:{number}: expected a JSON object")
+                raise ImportRejected(f"{name}:{number}: " + t("import.json_object"))
             yield number, value
     elif fmt == "yaml":
         yield from _read_yaml(name, text)
     elif fmt == "csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "kind" not in reader.fieldnames:
-            raise ImportRejected(f"{name}:1: the CSV header needs a kind column")
+            raise ImportRejected(f"{name}:1: " + t("import.csv_kind"))
         for row in reader:
             record = {k: v for k, v in row.items() if k is not None and v != ""}
             extra = record.pop("extra", None)  # dutyroom export's nested fields, as JSON
@@ -99,11 +100,11 @@ def read_raw(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
                 try:
                     record.update(json.loads(extra))
                 except json.JSONDecodeError:
-                    raise ImportRejected(f"{name}:{reader.line_num}: extra: not valid JSON") \
+                    raise ImportRejected(f"{name}:{reader.line_num}: extra: " + t("import.json")) \
                         from None
             yield reader.line_num, record
     else:
-        raise ImportRejected(f"{name}: unknown format {fmt!r}")
+        raise ImportRejected(f"{name}: " + t("import.unknown_format"))
 
 
 def _read_yaml(name: str, text: str) -> Iterator[tuple[int, dict]]:
@@ -112,17 +113,17 @@ def _read_yaml(name: str, text: str) -> Iterator[tuple[int, dict]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ImportRejected(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") \
+        raise ImportRejected(f"{name}{where}: " + t("import.bad_yaml", why=getattr(exc, "problem", exc))) \
             from None
     if node is None:
         return
     if not isinstance(node, yaml.SequenceNode):
-        raise ImportRejected(f"{name}:1: expected a YAML list of records")
+        raise ImportRejected(f"{name}:1: " + t("import.yaml_list"))
     data = yaml.safe_load(text)
     for item_node, value in zip(node.value, data, strict=True):
         line = item_node.start_mark.line + 1
         if not isinstance(value, dict):
-            raise ImportRejected(f"{name}:{line}: expected a mapping")
+            raise ImportRejected(f"{name}:{line}: " + t("import.mapping"))
         yield line, value
 
 
@@ -133,13 +134,13 @@ def _str(d: dict, key: str, *, required: bool = False, max_len: int = 20000) -> 
     value = d.get(key)
     if value is None or value == "":
         if required:
-            raise _Bad(key, "required")
+            raise _Bad(key, t("import.required"))
         return ""
     if isinstance(value, (dict, list)):
-        raise _Bad(key, f"expected text, got {type(value).__name__}")
+        raise _Bad(key, t("import.text", got=type(value).__name__))
     text = str(value).strip()
     if len(text) > max_len:
-        raise _Bad(key, f"longer than {max_len} characters")
+        raise _Bad(key, t("import.too_long", max=max_len))
     return text
 
 
@@ -151,9 +152,9 @@ def _int(d: dict, key: str, *, default: int | None = 0, lo: int = 0,
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise _Bad(key, f"expected a whole number, got {value!r}") from None
+        raise _Bad(key, t("import.number", got=repr(value))) from None
     if number < lo or (hi is not None and number > hi):
-        raise _Bad(key, f"expected {lo}–{hi if hi is not None else '…'}, got {number}")
+        raise _Bad(key, t("import.range", lo=lo, hi=hi if hi is not None else "…", got=number))
     return number
 
 
@@ -162,7 +163,7 @@ def _when(d: dict, key: str, tz: dt.tzinfo, *, required: bool = False) -> dt.dat
     value = d.get(key)
     if value is None or value == "":
         if required:
-            raise _Bad(key, "required")
+            raise _Bad(key, t("import.required"))
         return None
     if isinstance(value, dt.datetime):
         parsed = value
@@ -173,7 +174,7 @@ def _when(d: dict, key: str, tz: dt.tzinfo, *, required: bool = False) -> dt.dat
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise _Bad(key, f"expected an ISO 8601 date and time, got {value!r}") from None
+            raise _Bad(key, t("import.datetime", got=repr(value))) from None
     if parsed.tzinfo is not None:
         return to_utc_naive(parsed).replace(microsecond=0)
     return (parsed - _utcoffset(tz, parsed.replace(minute=0, second=0, microsecond=0))
@@ -192,12 +193,12 @@ def _choice(d: dict, key: str, choices: tuple[str, ...], aliases: dict[str, str]
     value = d.get(key)
     if value is None or value == "":
         if default is None:
-            raise _Bad(key, "required")
+            raise _Bad(key, t("import.required"))
         return default
     text = str(value).strip()
     text = (aliases or {}).get(text, text)
     if text not in choices:
-        raise _Bad(key, f"expected one of {'/'.join(choices)}, got {value!r}")
+        raise _Bad(key, t("import.choice", choices="/".join(choices), got=repr(value)))
     return text
 
 
@@ -213,11 +214,11 @@ def _list(d: dict, key: str) -> list:
             try:
                 parsed = json.loads(text)
             except json.JSONDecodeError:
-                raise _Bad(key, "expected a list") from None
+                raise _Bad(key, t("import.list")) from None
             if isinstance(parsed, list):
                 return parsed
         return [p.strip() for p in text.replace("；", ";").split(";") if p.strip()]
-    raise _Bad(key, "expected a list")
+    raise _Bad(key, t("import.list"))
 
 
 def _json(d: dict, key: str, kind: type) -> Any:
@@ -228,9 +229,9 @@ def _json(d: dict, key: str, kind: type) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise _Bad(key, f"expected JSON {kind.__name__}") from None
+            raise _Bad(key, t("import.json")) from None
     if not isinstance(value, kind):
-        raise _Bad(key, f"expected a {kind.__name__}")
+        raise _Bad(key, t("import.json"))
     return value
 
 
@@ -239,7 +240,8 @@ def _status(d: dict, kind: str) -> str | None:
     if value in (None, ""):
         return None
     if value not in rules.STATUSES[kind]:
-        raise _Bad("status", f"expected one of {'/'.join(rules.STATUSES[kind])}, got {value!r}")
+        raise _Bad("status", t("import.choice", choices="/".join(rules.STATUSES[kind]),
+                                        got=repr(value)))
     return value
 
 
@@ -251,7 +253,7 @@ class Validator:
     def __call__(self, line: int, raw: dict) -> Record:
         kind = raw.get("kind")
         if kind not in KINDS:
-            raise _Bad("kind", f"expected one of {'/'.join(KINDS)}, got {kind!r}")
+            raise _Bad("kind", t("import.choice", choices="/".join(KINDS), got=repr(kind)))
         check: Callable[[dict], dict] = getattr(self, f"_{kind}")
         return Record(kind, line, check(raw))
 
@@ -270,9 +272,9 @@ class Validator:
         levels = _json(d, "levels", dict)
         for level, spec in levels.items():
             if level not in ("I", "II", "III", "IV"):
-                raise _Bad(f"levels.{level}", "expected I, II, III or IV")
+                raise _Bad(f"levels.{level}", t("import.choice", choices="I/II/III/IV", got=repr(level)))
             if not isinstance(spec, dict) or not isinstance(spec.get("measures", []), list):
-                raise _Bad(f"levels.{level}", "expected {criteria, declared_by, measures: [...]}")
+                raise _Bad(f"levels.{level}", t("import.plan_level"))
         return {"code": _str(d, "code", required=True, max_len=32),
                 "title": _str(d, "title", required=True, max_len=200),
                 "kind": _choice(d, "plan_kind", PLAN_KINDS),
@@ -287,7 +289,7 @@ class Validator:
         starts = _when(d, "starts_at", self.tz, required=True)
         ends = _when(d, "ends_at", self.tz, required=True)
         if ends <= starts:
-            raise _Bad("ends_at", "must be after starts_at")
+            raise _Bad("ends_at", t("import.ends_after"))
         return {"ref": _str(d, "ref") or None, "starts_at": starts, "ends_at": ends,
                 "leader": _str(d, "leader") or None, "primary": _str(d, "primary") or None,
                 "secondary": _str(d, "secondary") or None}
@@ -296,9 +298,9 @@ class Validator:
         status = _status(d, kind)
         closed_at = _when(d, "closed_at", self.tz)
         if status == "closed" and closed_at is None:
-            raise _Bad("closed_at", "required when status is closed")
+            raise _Bad("closed_at", t("import.closed_at"))
         if closed_at is not None and status not in (None, "closed"):
-            raise _Bad("status", "closed_at is set, so status must be closed")
+            raise _Bad("status", t("import.status_closed"))
         chain = _json(d, "chain", list) or None
         return {"status": status or ("closed" if closed_at else None), "closed_at": closed_at,
                 "step": _int(d, "step", default=0), "chain": chain,
@@ -310,7 +312,8 @@ class Validator:
         try:
             level = rules.level_of(d.get("level") or "unknown")
         except ValueError:
-            raise _Bad("level", f"expected I/II/III/IV/unknown, got {d.get('level')!r}") from None
+            raise _Bad("level", t("import.choice", choices="I/II/III/IV/unknown",
+                                       got=repr(d.get("level")))) from None
         out = self._common(d, "report")
         out.update({
             "ref": _str(d, "ref", max_len=40) or None,
@@ -382,7 +385,7 @@ class Validator:
                 try:
                     value = json.loads(value)
                 except json.JSONDecodeError:
-                    raise _Bad(key, "expected JSON") from None
+                    raise _Bad(key, t("import.json")) from None
             out[key] = value if value not in ("",) else None
         return out
 
@@ -405,7 +408,7 @@ def load_file(path: str | Path, settings: Settings, fmt: str | None = None,
         if key:
             first = seen.setdefault((record.kind, key), line)
             if first != line:
-                raise ImportRejected(f"{path.name}:{line}: {key_field}: {key} is also on line {first}")
+                raise ImportRejected(f"{path.name}:{line}: {key_field}: " + t("import.duplicate", key=key, line=first))
         records.append(record)
         if progress and len(records) % 5000 == 0:
             progress(len(records))
