@@ -144,8 +144,9 @@ def db_lookups() -> Lookups:
         except DomainError:
             return []
 
-    return Lookups(refs=lambda p: queries.refs_starting(p),
-                   departments=lambda p: [d.code for d in queries.departments(p)],
+    # departments complete to their names: assign accepts a code or a name
+    return Lookups(refs=lambda p: queries.refs_starting(p, 20),
+                   departments=lambda p: [d.name for d in queries.departments(p, 20)],
                    steps=steps)
 
 

@@ -11,7 +11,6 @@ missing key shows the key itself, so a gap is visible rather than silent.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 import yaml
@@ -20,8 +19,7 @@ from .paths import locales_dir
 
 LANGUAGES = ("zh-CN", "en")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_state = threading.local()
-_default_language = ["zh-CN"]
+_language = ["zh-CN"]
 
 
 @functools.cache
@@ -46,11 +44,11 @@ def set_language(language: str) -> None:
     """Process-wide language (the console has one operator, one language)."""
     if language not in LANGUAGES:
         language = "en" if language.lower().startswith("en") else "zh-CN"
-    _default_language[0] = language
+    _language[0] = language
 
 
 def language() -> str:
-    return getattr(_state, "language", None) or _default_language[0]
+    return _language[0]
 
 
 def t(key: str, /, **params: Any) -> str:

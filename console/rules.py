@@ -223,10 +223,6 @@ def supervision_due(settings: Settings, registered_at: dt.datetime, klass: str) 
     return registered_at + dt.timedelta(days=days)
 
 
-def remaining(deadline: dt.datetime | None, now: dt.datetime) -> dt.timedelta | None:
-    return None if deadline is None else deadline - now
-
-
 def urgency_band(settings: Settings, kind: str, deadline: dt.datetime | None,
                  now: dt.datetime) -> str:
     """"ok", "near" (amber) or "overdue" (red) for the countdown colour."""

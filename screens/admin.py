@@ -35,13 +35,20 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from console import actions, rules
-from console.errors import DomainError, DutyError
+from console.errors import DomainError
 from console.i18n import label, t
 from console.models import Department, Person, Plan, Shift
 from console.settings import ROLES
 from screens import fmt
-from screens.dbwork import in_db, run_db
-from screens.forms import ConfirmScreen, Field, FormScreen, format_local_time, parse_local_time
+from screens.dbwork import in_db
+from screens.forms import (
+    ConfirmScreen,
+    Field,
+    FormScreen,
+    format_local_time,
+    parse_local_time,
+    save_in_worker,
+)
 from screens.keymap import localize_bindings
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.footer import DutyFooter
@@ -442,19 +449,9 @@ class PlanForm(ModalScreen[PlanSaved | None]):
             target = "#f-title" if first == "title" else f"#c-name-{first.split('-')[1]}"
             self.query_one(target).focus()
             return
-        status.update(t("ui.form.saving"))
-        self.saving = True
-        try:
-            await run_db(self, self.submit, values)
-        except DutyError as exc:
-            status.update(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - never crash a form: say what failed
-            status.update(t("ui.error.unexpected", error=str(exc) or type(exc).__name__))
-            return
-        finally:
-            self.saving = False
-        self.dismiss(PlanSaved(self.record["code"]))
+        ok, _plan = await save_in_worker(self, status, self.submit, values)
+        if ok:
+            self.dismiss(PlanSaved(self.record["code"]))
 
     def action_cancel(self) -> None:
         if self.dirty:

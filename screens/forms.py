@@ -233,6 +233,25 @@ class Field:
     placeholder: str = ""
 
 
+async def save_in_worker(screen: Any, status: Label, submit: Callable[[dict[str, Any]], Any],
+                         values: dict[str, Any]) -> tuple[bool, Any]:
+    """Run a form's save in a thread worker; a refusal is said on the status line.
+
+    Returns (saved, what submit returned).  ``screen.saving`` guards double submits.
+    """
+    status.update(t("ui.form.saving"))
+    screen.saving = True
+    try:
+        return True, await run_db(screen, submit, values)
+    except DutyError as exc:
+        status.update(str(exc))
+    except Exception as exc:  # noqa: BLE001 - never crash a form: say what failed
+        status.update(t("ui.error.unexpected", error=str(exc) or type(exc).__name__))
+    finally:
+        screen.saving = False
+    return False, None
+
+
 class FormScreen(ModalScreen[FormResult | None]):
     """A modal form: fields with their messages beside them; Ctrl+S saves."""
 
@@ -351,19 +370,9 @@ class FormScreen(ModalScreen[FormResult | None]):
             status.update(t("ui.form.fix_errors", n=len(errors)))
             self.query_one(f"#f-{next(iter(errors))}").focus()
             return
-        status.update(t("ui.form.saving"))
-        self.saving = True
-        try:
-            item = await run_db(self, self.submit, values)
-        except DutyError as exc:
-            status.update(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - never crash a form: say what failed
-            status.update(t("ui.error.unexpected", error=str(exc) or type(exc).__name__))
-            return
-        finally:
-            self.saving = False
-        self.dismiss(FormResult(item.KIND, item.id, item.ref))
+        ok, item = await save_in_worker(self, status, self.submit, values)
+        if ok:
+            self.dismiss(FormResult(item.KIND, item.id, item.ref))
 
     def action_cancel(self) -> None:
         if self.dirty:

@@ -8,6 +8,7 @@ reason printed; CI starts the server first, so there they always run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -81,10 +82,12 @@ def clock():
     return FrozenClock(T0)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'duty.db'}"
+@contextlib.contextmanager
+def fresh_url(kind: str, tmp_path, name: str = "duty.db"):
+    """A database nothing has touched: a new SQLite file, or a new PostgreSQL schema
+    (skipped with the reason when no server answers)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / name}"
         return
     reason = pg_available()
     if reason:
@@ -94,6 +97,12 @@ def db_url(request, tmp_path):
         yield url
     finally:
         drop_pg_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    with fresh_url(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,26 +8,12 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
-from console import actions, queries
 from console import commands as commandline
-from console.errors import DutyError
 from console.i18n import t
 from screens.dbwork import in_db
 from screens.keymap import localize_bindings
 
-
-def _steps(ref: str) -> list[str]:
-    try:
-        return [name for name, _w in actions.find_item(ref).chain]
-    except DutyError:
-        return []
-
-
-LOOKUPS = commandline.Lookups(
-    refs=lambda prefix: queries.refs_starting(prefix, 20),
-    departments=lambda prefix: [d.name for d in queries.departments(prefix, 20)],
-    steps=_steps,
-)
+LOOKUPS = commandline.db_lookups()
 
 
 class CommandBar(Input):

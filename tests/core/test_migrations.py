@@ -10,7 +10,7 @@ import pytest
 
 from console import db as dbmod
 from console import models
-from tests.conftest import drop_pg_schema, make_pg_schema, pg_available
+from tests.conftest import fresh_url
 from tests.core import _procs
 
 MIGRATIONS = sorted(p.stem for p in (Path(dbmod.__file__).parent / "migrations").glob("0*.py"))
@@ -18,18 +18,9 @@ MIGRATIONS = sorted(p.stem for p in (Path(dbmod.__file__).parent / "migrations")
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def empty_url(request, tmp_path):
-    """A database nothing has touched: a new SQLite file, a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    reason = pg_available()
-    if reason:
-        pytest.skip(reason)
-    schema, url = make_pg_schema()
-    try:
+    """A database nothing has touched (tests/core's db_url copies a migrated one)."""
+    with fresh_url(request.param, tmp_path, "empty.db") as url:
         yield url
-    finally:
-        drop_pg_schema(schema)
 
 
 @pytest.fixture
