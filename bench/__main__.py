@@ -17,7 +17,7 @@ import traceback
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 SECTIONS = ("sweep", "reads", "ack", "import", "propagation", "stats", "start", "keys", "rss",
-            "datatable")
+            "datatable", "issue14", "bulk")
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -84,13 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sizes = Sizes(args.work_orders or 1_000_000, args.reports or 100_000)
         pg_sizes = Sizes(100_000, 10_000)
-    needs_pg = wanted & {"ack", "propagation"}
+    needs_pg = wanted & {"ack", "propagation", "issue14"}
     pg_base = _pg_reachable(args.pg) if needs_pg else None
     cfg = Config(quick=args.quick, sizes=sizes, pg_sizes=pg_sizes, pg_url=pg_base,
                  repeats=3 if args.quick else 20,
                  import_records=2_000 if args.quick else 100_000,
                  propagation_events=6 if args.quick else 40, log=log)
     started = time.perf_counter()
+    log("bench: load average at the start "
+        + " / ".join(f"{x:.1f}" for x in os.getloadavg()))
     rows = []
     failures = []
     pg_schema = pg_url = None
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += run("propagation", core.propagation, cfg, work, pg_url, bare) or []
         rows += run("import", core.import_throughput, cfg) or []
         rows += run("stats", core.statistics_rows, cfg, work) or []
+        rows += run("issue14", core.issue14_reads, cfg, work, pg_url) or []
+        rows += run("bulk", __import__("bench.bulk").bulk.bulk_rows, cfg) or []
     finally:
         dataset.cleanup_copies()
         if pg_schema:

@@ -373,6 +373,79 @@ def propagation(cfg: Config, path: Path, pg_url: str | None, bare: dict) -> list
     return rows
 
 
+# --------------------------------------------------------------------------- 9 issue 14 reads
+
+
+def _export_rate(label: str, sec: str) -> list[Row]:
+    """Export rows/s (JSON Lines, items and events) against reading the same rows raw."""
+    from console import export
+    from console.models import ITEM_MODELS, Event, database
+
+    target = DATA / f"work-{os.getpid()}-export.jsonl"
+    t0 = time.perf_counter()
+    counts = export.export_to(target, "jsonl")
+    secs = time.perf_counter() - t0
+    n = sum(counts.values())
+    target.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    raw = 0
+    for model in [*ITEM_MODELS.values(), Event]:  # the floor: the same rows, fetched raw
+        cursor = database.execute_sql(f'SELECT * FROM "{model._meta.table_name}"')
+        while batch := cursor.fetchmany(5000):
+            raw += len(batch)
+    raw_rate = raw / (time.perf_counter() - t0)
+    return [Row(sec, f"export, {label} ({n:,} rows, JSON Lines)", n / secs, unit="rows/s",
+                baseline=raw_rate, baseline_name="raw SELECT fetchmany",
+                target=at_least(50_000, "rows/s"), samples=1)]
+
+
+def _search_count(label: str, sec: str, repeats: int) -> list[Row]:
+    """What the list reads after each search key: the capped count, then the first page."""
+    from console import queries, search
+    from console.queries import QueueFilter
+
+    rows = []
+    for term in ("暖气", "暖气不"):
+        f = QueueFilter("work_order", search=term)
+        xs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            queries.window(f, 0, 50)
+            queries.count(f, cap=search.CAP)
+            queries.short_partial(f)
+            xs.append(_ms(t0))
+        raw = []
+        for _ in range(repeats):  # the floor: the raw first page of the queue
+            t0 = time.perf_counter()
+            queries.window(QueueFilter("work_order"), 0, 50)
+            raw.append(_ms(t0))
+        rows.append(Row(sec, f"search '{term}' ({len(term)} characters): first page + capped "
+                             f"count, {label} (p95)", pct(xs, 95), baseline=median(raw),
+                        baseline_name="first page, no search", target=at_most(50, "ms"),
+                        samples=len(xs)))
+    return rows
+
+
+def issue14_reads(cfg: Config, path: Path, pg_url: str | None) -> list[Row]:
+    from console import db
+
+    sec = "9b · issue 14 reads: search and export against their floors"
+    database, _ctx = dataset.open_copy(path)
+    rows = _search_count(f"SQLite {cfg.size_label}", sec, cfg.r(20, 3))
+    rows += _export_rate(f"SQLite {cfg.size_label}", sec)
+    database.close()
+    if pg_url:
+        database = db.open_database(pg_url)
+        label = f"PostgreSQL {cfg.pg_sizes.work_orders // 1000}k"
+        rows += _search_count(label, sec, cfg.r(20, 3))
+        rows += _export_rate(label, sec)
+        database.close()
+    else:
+        rows.append(Row(sec, "search and export, PostgreSQL", None,
+                        note="PostgreSQL not reachable"))
+    return rows
+
+
 # --------------------------------------------------------------------------- 8 statistics
 
 

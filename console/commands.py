@@ -2,9 +2,10 @@
 
 Used by the console's `:` line (screens/), by ``dutyroom act …`` and the tests.
 
-``parse(":esc BG-2026-0042 秘书长")`` → ``Command(verb="esc", action="escalate",
-ref="BG-2026-0042", arg="秘书长")``.  One verb per action; a verb also has the
-one-letter alias of its key on the queue.  Completion takes callables for the
+``parse(":esc BG-2026-0042 秘书长")`` → ``Command(verb="esc", action="escalate_to",
+ref="BG-2026-0042", arg="秘书长")``.  The words, arguments and completions come
+from the verb table (console/verbs.py); a verb also has the one-letter alias of
+its key on the queue.  Completion takes callables for the
 database look-ups so it is testable without a database (the screen runs them
 in a thread worker).
 """
@@ -15,37 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# arg: "" none, "opt" optional word/text, "req" required text (rest of line)
-# complete: what the argument completes to ("step", "dept", "level", "")
+from . import verbs
+from .verbs import Verb
 
-
-@dataclass(frozen=True)
-class Verb:
-    name: str
-    action: str  # the screens' action id (see screens/keymap.py)
-    arg: str = ""
-    complete: str = ""
-    aliases: tuple[str, ...] = ()
-
-
-VERBS: tuple[Verb, ...] = (
-    Verb("ack", "acknowledge", "opt", aliases=("a",)),
-    Verb("esc", "escalate", "opt", "step", aliases=("e",)),
-    Verb("assign", "assign", "req", "dept", aliases=("d",)),
-    Verb("urge", "urge", "opt", aliases=("u",)),
-    Verb("extend", "extend", "req", aliases=("x",)),
-    Verb("return", "return", "req", aliases=("r",)),
-    Verb("fu", "follow_up", "req", aliases=("f",)),
-    Verb("ins", "instruct", "req", aliases=("i",)),
-    Verb("close", "close", "opt", aliases=("c",)),
-    Verb("reopen", "reopen", "req", aliases=("o",)),
-    Verb("note", "note", "req", aliases=("n",)),
-    Verb("level", "change_level", "req", "level", aliases=("L",)),
-    Verb("reply", "reply", "req"),
-    Verb("visit", "visit", "req"),
-    Verb("open", "open"),
-)
-_BY_NAME = {v.name: v for v in VERBS} | {a: v for v in VERBS for a in v.aliases}
 LEVEL_WORDS = ("I", "II", "III", "IV", "unknown")
 
 
@@ -66,7 +39,7 @@ class CommandError(ValueError):
 
 
 def verb_of(word: str) -> Verb | None:
-    return _BY_NAME.get(word) or _BY_NAME.get(word.lower())
+    return verbs.by_word(word)
 
 
 def parse(text: str) -> Command:
@@ -79,14 +52,14 @@ def parse(text: str) -> Command:
     if verb is None:
         raise CommandError("cmd.unknown_verb", verb=parts[0])
     if len(parts) < 2:
-        raise CommandError("cmd.need_ref", verb=verb.name)
+        raise CommandError("cmd.need_ref", verb=verb.command)
     ref = parts[1]
     arg = parts[2].strip() if len(parts) > 2 else ""
-    if verb.arg == "" and arg:
-        raise CommandError("cmd.no_arg", verb=verb.name)
-    if verb.arg == "req" and not arg:
-        raise CommandError("cmd.need_arg", verb=verb.name)
-    return Command(verb.name, verb.action, ref, arg)
+    if verb.argument.cmd == "" and arg:
+        raise CommandError("cmd.no_arg", verb=verb.command)
+    if verb.argument.cmd == "req" and not arg:
+        raise CommandError("cmd.need_arg", verb=verb.command)
+    return Command(verb.command, verb.name, ref, arg)
 
 
 @dataclass(frozen=True)
@@ -107,18 +80,22 @@ def complete(text: str, lookups: Lookups) -> list[str]:
     head = " ".join(words[:-1])
     prefix = lead + (head + " " if head else "")
     if len(words) == 1:
-        names = sorted({v.name for v in VERBS if v.name.startswith(current.lower())})
+        names = sorted({v.command for v in verbs.with_command()
+                        if v.command.startswith(current.lower())})
         return [prefix + n + " " for n in names]
     verb = verb_of(words[0])
     if verb is None:
         return []
     if len(words) == 2:
         return [prefix + r + " " for r in _dedupe(lookups.refs(current))]
-    if len(words) == 3 and verb.complete:
-        if verb.complete == "step":
+    completes = verb.argument.completes
+    if len(words) == 3 and completes:
+        if completes == "step":
             options = [s for s in lookups.steps(words[1]) if s.startswith(current)]
-        elif verb.complete == "dept":
+        elif completes == "department":
             options = list(lookups.departments(current))
+        elif completes == "ref":  # merge/link: the other item
+            options = [r for r in lookups.refs(current) if r != words[1]]
         else:
             options = [w for w in LEVEL_WORDS if w.lower().startswith(current.lower())]
         return [prefix + o for o in _dedupe(options)]
@@ -152,53 +129,47 @@ def db_lookups() -> Lookups:
 
 def execute(ctx: Any, actor: Any, command: Command, *,
             expected_version: int | None = None) -> Any:
-    """Run a parsed command through the one function in console/actions.py for its verb."""
-    from . import actions
+    """Run a parsed command through its verb's one function in console.actions."""
     from .errors import DomainError
     from .i18n import t
 
-    ref, arg = command.ref, command.arg
-    v = {"expected_version": expected_version}
-    calls: dict[str, Callable[[], Any]] = {
-        "acknowledge": lambda: actions.acknowledge(ctx, actor, ref, note=arg, **v),
-        "escalate": lambda: actions.escalate(ctx, actor, ref, to_step=arg or None, **v),
-        "assign": lambda: actions.assign(ctx, actor, ref, arg, **v),
-        "urge": lambda: actions.urge(ctx, actor, ref, note=arg, **v),
-        "extend": lambda: actions.extend(ctx, actor, ref, arg, **v),
-        "return": lambda: actions.return_order(ctx, actor, ref, arg, **v),
-        "follow_up": lambda: actions.follow_up(ctx, actor, ref, arg, **v),
-        "instruct": lambda: actions.instruct(ctx, actor, ref, arg, **v),
-        "close": lambda: actions.close(ctx, actor, ref, arg, **v),
-        "reopen": lambda: actions.reopen(ctx, actor, ref, arg, **v),
-        "note": lambda: actions.note(ctx, actor, ref, arg, **v),
-        "change_level": lambda: actions.change_level(ctx, actor, ref, arg, **v),
-        "reply": lambda: actions.reply(ctx, actor, ref, arg, **v),
-        "visit": lambda: actions.visit(ctx, actor, ref, _score(arg), **v),
-    }
-    if command.action not in calls:  # "open" is the console's, not an action
+    verb = verbs.by_name(command.action)
+    if verb is None or not verb.action:  # "open" is the console's, not an action
         raise DomainError(t("cmd.unknown_verb", verb=command.verb))
-    return calls[command.action]()
-
-
-def _score(arg: str) -> int:
-    from .errors import DomainError
-    from .i18n import t
-
-    try:
-        return int(arg.split()[0])
-    except (ValueError, IndexError):
-        raise DomainError(t("error.satisfaction", value=arg)) from None
+    command = resolved(command)[0]  # a merged duplicate's ref acts on its master
+    return verbs.call(verb, ctx, actor, command.ref, command.arg,
+                      expected_version=expected_version)
 
 
 def run_command(ctx: Any, actor: Any, line: str) -> str:
     """``dutyroom act``: parse, execute, and say what happened in one line."""
+    from . import actions
     from .errors import DomainError
     from .i18n import label, t
 
     try:
         command = parse(line)
+        verb = verbs.by_name(command.action)
+        if verb is None or not verb.action:  # "open" is the console's
+            raise CommandError("cmd.unknown_verb", verb=command.verb)
     except CommandError as exc:
-        raise DomainError(t(exc.key, **exc.params)) from None
-    item = execute(ctx, actor, command)
-    return t("cli.done_action", ref=item.ref, action=label("action", command.action),
+        key = "cmd.unknown_verb_cli" if exc.key == "cmd.unknown_verb" else exc.key
+        raise DomainError(t(key, **exc.params)) from None
+    # the version this command was decided on (issue 9 §2): a change by someone else
+    # between the read and the write is reported, not overwritten
+    command, notice = resolved(command)
+    read = actions.find_item(command.ref)
+    item = execute(ctx, actor, command, expected_version=read.version)
+    done = t("cli.done_action", ref=item.ref, action=label("action", verb.rule_name),
              status=label(f"status.{item.KIND}", item.status))
+    return f"{notice}\n{done}" if notice else done
+
+
+def resolved(command: Command) -> tuple[Command, str]:
+    """并单: a merged duplicate's reference names its master, with a notice saying so."""
+    from dataclasses import replace
+
+    from .merge_queries import resolve
+
+    ref, notice = resolve(command.ref, verb=command.action)
+    return (replace(command, ref=ref) if ref != command.ref else command), notice

@@ -42,3 +42,25 @@ class Context:
 
     def now(self):
         return self.clock.now()
+
+
+def _optional_name(settings: Settings, section: str, key: str) -> str | None:
+    """A user or group name setting: empty/null means none; anything else is refused."""
+    value = (settings.raw.get(section) or {}).get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+        from .errors import ConfigError
+
+        raise ConfigError("config", f"{section}.{key}", f"expected an account name, got {value!r}")
+    return value
+
+
+def service_account(settings: Settings) -> str | None:
+    """operators.service_account: the account consoles run as through sudo (else none)."""
+    return _optional_name(settings, "operators", "service_account")
+
+
+def storage_group(settings: Settings) -> str | None:
+    """database.group: the group SQLite files and directories are created for (else none)."""
+    return _optional_name(settings, "database", "group")

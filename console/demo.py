@@ -20,12 +20,13 @@ from typing import Any
 
 import yaml
 
-from . import actions, db
+from . import actions, db, sweep
+from .actions.scheduled import demo_history as scheduled_demo
 from .clock import FrozenClock, to_local, to_utc_naive
 from .context import Actor, Context
 from .errors import DomainError, DutyError
 from .i18n import t
-from .models import Event, Report
+from .models import ITEM_MODELS, Event, Report
 from .paths import demo_dir, plans_dir
 
 FORGET_RECENT = 0.18  # share of the last two days' items nobody has handled yet
@@ -97,6 +98,50 @@ class _Replay:
                 self.skipped += 1  # e.g. a step already at the top: the replay moves on
 
 
+def _roster_and_plans(rctx: Context, admin: Actor, departments: list, people: list,
+                      plans: list, operator: str | None) -> None:
+    for d in departments:
+        actions.upsert_department(rctx, admin, code=d["code"], name=d["name"],
+                                  phone=str(d.get("phone", "")))
+    for p in people:
+        actions.upsert_person(rctx, admin, login=p["login"], name=p["name"], role=p["role"],
+                              title=p.get("title", ""), phone=str(p.get("phone", "")),
+                              department=p.get("department"))  # role unit (issue 11)
+    if operator and operator not in {p["login"] for p in people}:
+        actions.upsert_person(rctx, admin, login=operator, name=operator, role="admin",
+                              title=t("cli.demo_operator"))
+    for p in plans:
+        actions.upsert_plan(rctx, admin, code=p["code"], title=p["title"],
+                            kind=p["plan_kind"], category=p["category"],
+                            subtype=p.get("subtype", "other"), owner=p.get("owner", ""),
+                            summary=p.get("summary", ""), levels=p.get("levels", {}),
+                            contacts=p.get("contacts", []), related=p.get("related", []),
+                            shelters=p.get("shelters", []))
+
+
+def _report_times(rng: random.Random, start: dt.datetime, now: dt.datetime):
+    """2–5 reports a day, at any hour (the draws in the order the demo always made them)."""
+    day = start
+    while day < now:
+        for _ in range(rng.randint(2, 5)):
+            at = day + dt.timedelta(minutes=rng.randint(0, 24 * 60 - 1))
+            if at < now:
+                yield at
+        day += dt.timedelta(days=1)
+
+
+def _order_times(ctx: Context, rng: random.Random, start: dt.datetime, now: dt.datetime):
+    """~26 work orders a working day, 15 on other days, at busy hours."""
+    day = start
+    while day < now:
+        local_day = to_local(day, ctx.settings.tz).date()
+        for _ in range(26 if ctx.settings.calendar.is_workday(local_day) else 15):
+            at = day + dt.timedelta(minutes=_busy_minute(rng))
+            if at < now:
+                yield at
+        day += dt.timedelta(days=1)
+
+
 def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = False,
           url: str = "", progress: Callable[[int], None] | None = None,
           operator: str | None = None) -> dict[str, int]:
@@ -129,22 +174,7 @@ def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = Fals
 
     with db.write_transaction():
         replay.clock.set(start - dt.timedelta(days=1))
-        for d in departments:
-            actions.upsert_department(rctx, admin, code=d["code"], name=d["name"],
-                                      phone=str(d.get("phone", "")))
-        for p in people:
-            actions.upsert_person(rctx, admin, login=p["login"], name=p["name"], role=p["role"],
-                                  title=p.get("title", ""), phone=str(p.get("phone", "")))
-        if operator and operator not in {p["login"] for p in people}:
-            actions.upsert_person(rctx, admin, login=operator, name=operator, role="admin",
-                                  title=t("cli.demo_operator"))
-        for p in plans:
-            actions.upsert_plan(rctx, admin, code=p["code"], title=p["title"],
-                                kind=p["plan_kind"], category=p["category"],
-                                subtype=p.get("subtype", "other"), owner=p.get("owner", ""),
-                                summary=p.get("summary", ""), levels=p.get("levels", {}),
-                                contacts=p.get("contacts", []), related=p.get("related", []),
-                                shelters=p.get("shelters", []))
+        _roster_and_plans(rctx, admin, departments, people, plans, operator)
         leaders = [Actor(p["login"], p["name"], "leader") for p in people if p["role"] == "leader"]
         officers = [Actor(p["login"], p["name"], "officer") for p in people
                     if p["role"] == "officer"]
@@ -159,37 +189,55 @@ def build(ctx: Context, *, days: int = 30, seed: int = 12345, force: bool = Fals
             return shifts[-1][2]
 
         # ---- emergency reports: 2–5 a day, more serious ones rarer
-        day = start
-        while day < now:
-            for _ in range(rng.randint(2, 5)):
-                at = day + dt.timedelta(minutes=rng.randint(0, 24 * 60 - 1))
-                if at >= now:
-                    continue
-                tpl = _pick_report(rng, report_tpl)
-                _schedule_report(replay, rng, tpl, at, now, on_duty, plan_codes, counts)
-            day += dt.timedelta(days=1)
+        for at in _report_times(rng, start, now):
+            tpl = _pick_report(rng, report_tpl)
+            _schedule_report(replay, rng, tpl, at, now, on_duty, plan_codes, counts)
         # a serious one in the last hour, not yet acknowledged: the console opens on an alert
         serious = [x for x in report_tpl if x.get("level") in ("I", "II")] or report_tpl
         _schedule_report(replay, rng, rng.choice(serious), now - dt.timedelta(minutes=12), now,
                          on_duty, plan_codes, counts, forget=True)
+        # and one more just in, waiting for its first acknowledgement: a few live alerts
+        lesser = [x for x in report_tpl if x.get("level") == "III"] or report_tpl
+        _schedule_report(replay, rng, rng.choice(lesser), now - dt.timedelta(minutes=25), now,
+                         on_duty, plan_codes, counts, forget=True)
 
         # ---- 12345 work orders: ~26 a working day, fewer at weekends (a sample of the line)
-        day = start
-        while day < now:
-            local_day = to_local(day, tz).date()
-            per_day = 26 if ctx.settings.calendar.is_workday(local_day) else 15
-            for _ in range(per_day):
-                at = day + dt.timedelta(minutes=_busy_minute(rng))
-                if at >= now:
-                    continue
-                tpl = rng.choice(order_tpl)
-                _schedule_order(replay, rng, tpl, at, now, on_duty, names, counts)
-            day += dt.timedelta(days=1)
+        for at in _order_times(ctx, rng, start, now):
+            _schedule_order(replay, rng, rng.choice(order_tpl), at, now, on_duty, names, counts)
 
+        scheduled_demo(replay, rng, start, now, on_duty)  # 定期报送: console/actions/scheduled.py
+        _settle_backlog(replay, on_duty, now)
         if progress:
             progress.total = len(replay.queue)  # type: ignore[attr-defined]
         replay.run(progress)
     return counts
+
+
+SETTLED_BEFORE = dt.timedelta(minutes=40)  # the night shift has caught up until then
+
+
+def _settle_backlog(replay: _Replay, on_duty, now: dt.datetime) -> None:
+    """A realistic night, not a storm of stale escalations (issue 10 §5): the sweep ran
+    all month, so at ``now - SETTLED_BEFORE`` what was overdue or unacknowledged is
+    escalated then, and the officer on duty acknowledges every open item — each its own
+    event, through actions.bulk.  The console then opens on the few alerts of the last
+    minutes (new items not yet seen, deadlines just passing)."""
+    ctx = replay.ctx
+    at = now - SETTLED_BEFORE
+
+    def settle() -> None:
+        sweep.auto_escalate(ctx)
+        officer = on_duty(at)[1]
+        for model in ITEM_MODELS.values():
+            open_unacked = (model.select(model.id).where(
+                model.closed_at.is_null() & model.acked_at.is_null()).order_by(model.id))
+            ids = [i for (i,) in open_unacked.tuples()]
+            for start in range(0, len(ids), ctx.settings.bulk_max):
+                actions.bulk(ctx, officer, "acknowledge",
+                             [(model.KIND, i) for i in ids[start:start + ctx.settings.bulk_max]],
+                             note="接班后逐项核实，已确认")
+
+    replay.at(at, settle)
 
 
 def _busy_minute(rng: random.Random) -> int:
@@ -346,6 +394,8 @@ def _schedule_order(replay: _Replay, rng: random.Random, tpl: dict, at: dt.datet
     urgency = tpl.get("urgency", "normal")
     span_h = {"very_urgent": 2, "urgent": 12}.get(urgency, max(6, days * 24 * 0.6))
     roll = rng.random()
+    if roll >= 0.05:  # 签收 on the unit's phoned word, before the 2 working hours (issue 11)
+        replay.at(t + (t_ack - t) / 2, lambda: actions.accept(ctx, officer, target()))
     if roll < 0.05:
         replay.at(t_ack + dt.timedelta(hours=2),
                   lambda: actions.return_order(ctx, officer, target(),

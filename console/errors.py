@@ -17,7 +17,15 @@ class ConfigError(DutyError):
 
 
 class DomainError(DutyError):
-    """An action the rules do not allow (illegal transition, missing reason, …)."""
+    """An action the rules do not allow (illegal transition, missing reason, …).
+
+    ``field``: the form field the problem is about (a form shows it beside the field),
+    or None when it is about the action as a whole.
+    """
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class NotFound(DomainError):
@@ -38,3 +46,19 @@ class StorageUnavailable(DutyError):
 
 class ImportRejected(DutyError):
     """An import file has a bad record; names the file, line, field and reason."""
+
+
+class StorageRefused(DutyError):
+    """The database cannot take writes as it stands (full disk, read-only): not "try again"."""
+
+
+class DiskFull(StorageRefused):
+    """The disk holding the database is full; the transaction was rolled back whole."""
+
+
+class ReadOnlyStorage(StorageRefused):
+    """The database file or its directory cannot be written by this account."""
+
+
+class NoTerminal(DutyError):
+    """The console was started without a terminal (``ssh`` without ``-t``, a pipe)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import select
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+log = logging.getLogger("dutyroom.feed")
 CHANNEL = "dutyroom_events"
 _COLUMNS = "id, at, actor, actor_name, console, item_kind, item_id, item_ref, action, after"
 
@@ -123,7 +125,10 @@ class ChangeFeed:
             return self._poll_sqlite(timeout)
         except Exception as exc:  # noqa: BLE001 - unreachable is a state, not a crash
             self.close()
-            self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if error != self.error:  # the traceback once per new failure, not every poll
+                log.warning("change feed: %s", error, exc_info=True)
+            self.error = error
             time.sleep(min(timeout, 1.0))
             return []
 

@@ -35,6 +35,14 @@ class JSONText(TextField):
         return None if value is None else json.loads(value)
 
 
+def late(f: Any) -> Any:
+    """Mark a column added after rows existed: a row's digest leaves it out while it holds
+    its default, so the digests events recorded before the column was added still match
+    (``actions.plumbing.row_values``)."""
+    f.late = True
+    return f
+
+
 class Base(Model):
     class Meta:
         database = database
@@ -61,7 +69,8 @@ class Person(Base):
     name = CharField(max_length=64)
     title = CharField(default="", max_length=64)
     phone = CharField(default="", max_length=40)
-    role = CharField(default="officer", max_length=16)  # viewer/officer/leader/admin
+    role = CharField(default="officer", max_length=16)  # viewer/unit/officer/leader/admin
+    department = late(CharField(null=True, max_length=32))  # role unit: its department code
     active = BooleanField(default=True)
     version = IntegerField(default=1)
 
@@ -80,6 +89,15 @@ class Shift(Base):
     taken_over_by = CharField(null=True, max_length=64)
     handover_note = TextField(default="")
     version = IntegerField(default=1)
+    # 交接班 to the 三清 standard (migration 0010; console/actions/shifts.py): the three
+    # 清 as submitted, the open items handed over [[kind, id, ref], …], the acceptance
+    # (接班) or the take-over (接管) with its reason
+    situation = TextField(null=True)
+    problems = TextField(null=True)
+    tasks = TextField(null=True)
+    handed_items = JSONText(null=True)
+    accepted_at = DateTimeField(null=True)
+    takeover_reason = TextField(null=True)
 
 
 # --------------------------------------------------------------------------- items
@@ -112,8 +130,11 @@ class Item(Base):
     rank = IntegerField(default=0)
     sort_key = BigIntegerField(default=0)  # epoch seconds (BIGINT since migration 0002)
     version = IntegerField(default=1)
+    # the acknowledgement lapses then, if nothing else happens (0007, console/problems.py)
+    ack_expires_at = late(DateTimeField(null=True))
 
     KIND = ""
+    SEVERITY_FIELD = ""  # the column that ranks the item (vocab.SEVERITY_FIELDS)
 
     @property
     def is_open(self) -> bool:
@@ -129,6 +150,7 @@ class Report(Item):
     """突发事件信息: an emergency information report (首报 → 续报 → 终报)."""
 
     KIND = "report"
+    SEVERITY_FIELD = "level"
 
     received_at = DateTimeField(index=True)  # 接报时间
     occurred_at = DateTimeField(null=True)  # 事发时间
@@ -161,6 +183,7 @@ class WorkOrder(Item):
     """12345 工单: a citizen hotline work order."""
 
     KIND = "work_order"
+    SEVERITY_FIELD = "urgency"
 
     received_at = DateTimeField(index=True)
     channel = CharField(default="phone", max_length=16)
@@ -178,6 +201,17 @@ class WorkOrder(Item):
     extensions = IntegerField(default=0)
     satisfaction = IntegerField(null=True)  # 1–5
     reply = TextField(default="")
+    # the unit desk (0007, console/actions/units.py): 签收, 退单 approval, 问题工单, 发回重办
+    accept_due_at = late(DateTimeField(null=True))  # 签收 due (working hours after 交办)
+    accepted_at = late(DateTimeField(null=True))
+    accepted_by = late(CharField(null=True, max_length=64))
+    accept_overdue_at = late(DateTimeField(null=True))  # not accepted in time (swept once)
+    return_asked_at = late(DateTimeField(null=True))  # a return after 签收 awaits approval
+    returns = late(IntegerField(default=0))  # 退单 count
+    dept_trail = late(JSONText(null=True))  # lead departments it passed through, in order
+    dept_count = late(IntegerField(default=0))  # distinct ones of them
+    problem_ref = late(CharField(null=True, max_length=40))  # 问题工单: its 督办件
+    redo_count = late(IntegerField(default=0))  # 发回重办 count
 
     class Meta:
         indexes = ((("rank", "sort_key", "id"), False),)
@@ -187,6 +221,7 @@ class SupervisionItem(Item):
     """督办件: registered (挂号) from a report, order or instruction; struck off (销号) when done."""
 
     KIND = "supervision"
+    SEVERITY_FIELD = "klass"
 
     title = CharField(max_length=200)
     content = TextField(default="")
@@ -201,10 +236,38 @@ class SupervisionItem(Item):
         indexes = ((("rank", "sort_key", "id"), False),)
 
 
+class ScheduledReport(Item):
+    """定期报送: one department's report expected for one period (migration 0009).
+
+    due → received / late (received after ``due_at``), or missing once ``due_at`` +
+    grace passed (then overdue and escalating like any item; receiving it later
+    still closes it, as late).  ``deadline_at`` is ``due_at`` + grace while open.
+    """
+
+    KIND = "scheduled"
+    SEVERITY_FIELD = "cadence"
+
+    department = ForeignKeyField(Department, on_delete="RESTRICT", backref="+")
+    topic = CharField(max_length=32)
+    cadence = CharField(max_length=16)  # weekly/monthly/seasonal
+    period = CharField(max_length=16)  # 2026-W49 / 2026-12
+    due_at = DateTimeField(index=True)
+    grace = IntegerField(default=0)  # minutes
+    received_at = DateTimeField(null=True)
+    received_by = CharField(null=True, max_length=64)
+    file_path = TextField(default="")
+    file_sha256 = CharField(default="", max_length=64)
+
+    class Meta:
+        indexes = ((("rank", "sort_key", "id"), False),
+                   (("department", "topic", "period"), True))
+
+
 ITEM_MODELS: dict[str, type[Item]] = {
     "report": Report,
     "work_order": WorkOrder,
     "supervision": SupervisionItem,
+    "scheduled": ScheduledReport,  # scheduled department reports (console/schedule.py)
 }
 
 
@@ -232,8 +295,11 @@ class Instruction(Base):
     item_id = IntegerField()
     leader = CharField(max_length=64)  # who gave it (name)
     text = TextField()
-    at = DateTimeField()
+    at = DateTimeField()  # when it was given (the officer records it then or later)
     recorded_by = CharField(max_length=64)
+    # migration 0010: the leader's roster login (None: a leader outside the roster) and title
+    leader_login = CharField(null=True, max_length=64)
+    leader_title = CharField(null=True, max_length=64)
 
     class Meta:
         indexes = ((("item_kind", "item_id"), False),)
@@ -308,6 +374,14 @@ class Event(Base):
     note = TextField(default="")
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # idempotency key of the intent that wrote it (migration 0003, UNIQUE): see
+    # actions.plumbing._transaction
+    intent = CharField(null=True, max_length=64)
+    # tamper evidence (migration 0004): the digest of the row the event is about as the
+    # event left it, and the digests of the child rows (report updates, instructions)
+    # it wrote — ``dutyroom verify`` finds rows changed without an event
+    state = CharField(null=True, max_length=64)
+    children = JSONText(null=True)
 
     class Meta:
         indexes = ((("item_kind", "item_id", "id"), False),)
@@ -320,5 +394,40 @@ class Counter(Base):
     value = IntegerField(default=0)
 
 
+# columns added after rows were hashed: left out of a row's digest while NULL, so rows
+# written before them still match the digest their events recorded (plumbing.row_values)
+for _f in (Shift.situation, Shift.problems, Shift.tasks, Shift.handed_items, Shift.accepted_at,
+           Shift.takeover_reason, Instruction.leader_login, Instruction.leader_title):
+    _f.digest_if_set = True
+
 ALL_MODELS = [Department, Person, Shift, Report, WorkOrder, SupervisionItem, ReportUpdate,
               Instruction, Plan, PlanActivation, ActivationMeasure, Event, Counter]
+ALL_MODELS.append(ScheduledReport)  # migration 0009
+
+
+# --------------------------------------------------------------------------- merge and repeats
+
+
+class ItemLink(Base):
+    """A link between two items of one kind (migration 0008, console/actions/merge.py).
+
+    ``relation``: "merged" (并单: ``item`` closed into ``other``, the master), "related"
+    (linked, both open) or "repeat" (重复投诉: ``item`` may repeat ``other``, flagged at
+    intake).  ``ended_at`` ends a link (unmerge, a dismissed candidate) — rows are never
+    deleted.  The facts are in the events (merge/unmerge/link on both items); this table
+    is the index the references, the detail and the repeat filter read.
+    """
+
+    kind = CharField(max_length=16)
+    item_id = IntegerField()
+    other_id = IntegerField()
+    relation = CharField(max_length=16)
+    at = DateTimeField()
+    actor = CharField(default="", max_length=64)
+    ended_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "item_link"
+
+
+ALL_MODELS.append(ItemLink)

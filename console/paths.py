@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import platformdirs
@@ -39,3 +41,21 @@ def user_data_dir() -> Path:
 
 def default_database_file() -> Path:
     return user_data_dir() / "dutyroom.db"
+
+
+def make_private_dirs(directory: Path, gid: int | None = None) -> None:
+    """Create ``directory`` and missing parents 0700 (2770 with a group); existing ones stay.
+
+    For everything dutyroom keeps (the database, logs): citizens' details are in it.
+    """
+    missing = []
+    for d in (directory, *directory.parents):
+        if d.exists():
+            break
+        missing.append(d)
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            d.mkdir(mode=0o700)
+            if gid is not None:
+                os.chown(d, -1, gid)
+            os.chmod(d, 0o2770 if gid is not None else 0o700)  # mkdir's mode passes the umask

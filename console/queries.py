@@ -1,18 +1,20 @@
-"""Read side: queue windows, counters, detail, timeline, plans, the duty team.
+"""Read side: queue windows, counters, detail, timeline, plans, the duty team, and every
+other read the screens do — returning plain dataclasses (console/views.py), never ORM rows.
 
-Queues never load a table: a screen asks for ``window(filter, offset, limit)``
-(or the keyset variants) for the rows it can show.  Every query here walks an
-index: the queue order is (rank, sort_key, id), see ``rules.queue_position``.
-"""
+Queues never load a table: a screen asks for ``window(filter, offset, limit)`` (or the
+keyset variants) for the rows it can show.  Every query here walks an index: the queue
+order is (rank, sort_key, id), see ``rules.queue_position``."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from peewee import JOIN, Tuple, fn
+from peewee import JOIN, SQL, ForeignKeyField, Tuple, fn
 
+from . import merge_queries, schedule_queries, search  # merge_queries: 并单, 重复投诉
 from .models import (
     ITEM_MODELS,
     ActivationMeasure,
@@ -28,6 +30,26 @@ from .models import (
     Shift,
     SupervisionItem,
     WorkOrder,
+    database,
+)
+from .shiftwork import instruction_people  # 批示: the leader with title, the recorder
+from .textsafe import one_line, visible
+from .views import (
+    SEVERITY_FIELD,
+    ActivationView,
+    AdminRows,
+    Detail,
+    EventView,
+    FeedRow,
+    HeaderTeam,
+    InstructionView,
+    LinkView,
+    MeasureView,
+    PlanChoice,
+    UpdateView,
+    chain_steps,
+    item_view,
+    safe,
 )
 
 KINDS = ("report", "work_order", "supervision")
@@ -47,6 +69,10 @@ class QueueFilter:
     unacked_only: bool = False
     search: str = ""
     now: dt.datetime | None = None  # for overdue_only
+    repeats_only: bool = False  # 重复投诉 only (issue 11, console/repeats.py)
+    # a unit liaison's view (role unit): only that department's items, whatever the other
+    # filters say; a kind without a handling unit (reports, plans) shows none
+    unit: str | None = None
 
     def with_(self, **changes: Any) -> QueueFilter:
         return replace(self, **changes)
@@ -74,52 +100,72 @@ class QueueRow:
     sort_key: int
     updated_at: dt.datetime
     extra: dict = field(default_factory=dict)
+    damaged: bool = False  # a stored value could not be decoded: shown as damaged
 
     @property
     def key(self) -> tuple[int, int, int]:
         return (self.rank, self.sort_key, self.id)
 
 
-_SEVERITY = {"report": "level", "work_order": "urgency", "supervision": "klass"}
+_SEVERITY = SEVERITY_FIELD  # which column is the severity of each kind
 
 
 def _columns(kind: str) -> list:
     model = ITEM_MODELS[kind]
     common = [model.id, model.ref, getattr(model, _SEVERITY[kind]), model.status, model.step,
-              model.chain, model.deadline_at, model.acked_at, model.overdue_at, model.closed_at,
+              model.chain.coerce(False),  # raw text: a damaged row, not a failed page
+              model.deadline_at, model.acked_at, model.overdue_at, model.closed_at,
               model.version, model.rank, model.sort_key, model.updated_at]
     if kind == "report":
         return common + [Report.title, Report.place, Report.dead, Report.injured]
     if kind == "work_order":
         return common + [WorkOrder.content, Department.name, WorkOrder.caller, WorkOrder.type]
+    if kind == "scheduled":
+        return schedule_queries.columns(common)
     return common + [SupervisionItem.title, Department.name, SupervisionItem.klass,
                      SupervisionItem.source_ref]
+
+
+def _decodechain_steps(kind: str, chain: Any) -> list | None:
+    """The stored chain, or None when it cannot be read (a damaged row)."""
+    if isinstance(chain, list):
+        return chain
+    try:
+        value = ITEM_MODELS[kind].chain.python_value(chain)
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, list) or value is None else None
 
 
 def _row(kind: str, t: tuple) -> QueueRow:
     (id_, ref, sev, status, step, chain, deadline, acked_at, overdue_at, closed_at, version,
      rank, sort_key, updated_at, a, b, c, d) = t
-    chain = chain if isinstance(chain, list) else ITEM_MODELS[kind].chain.python_value(chain)
-    step_name = chain[step][0] if chain and 0 <= step < len(chain) else ""
+    decoded = _decodechain_steps(kind, chain)
+    damaged = decoded is None and chain is not None
+    steps = chain_steps(decoded or [])
+    step_name = steps[step][0] if isinstance(step, int) and 0 <= step < len(steps) else ""
     if kind == "report":
-        title, where, extra = a, b or "", {"dead": c, "injured": d}
+        title, where, extra = a, b, {"dead": c, "injured": d}
     elif kind == "work_order":
-        title, where, extra = (a or "").replace("\n", " ")[:120], b or "", {"caller": c, "type": d}
+        title, where, extra = (a or "")[:120], b, {"caller": one_line(c), "type": d}
+    elif kind == "scheduled":
+        title, where, extra = schedule_queries.row_parts(a, b, c, d)
     else:
-        title, where, extra = a, b or "", {"klass": c, "source": d}
-    return QueueRow(kind, id_, ref, sev, title, status, step, step_name, where, deadline,
-                    acked_at is not None, overdue_at, closed_at, version, rank, sort_key,
-                    updated_at, extra)
+        title, where, extra = a, b, {"klass": c, "source": one_line(d)}
+    return QueueRow(kind, id_, one_line(ref), sev or "", one_line(title), status or "", step or 0,
+                    step_name, one_line(where), deadline, acked_at is not None, overdue_at,
+                    closed_at, version or 0, rank, sort_key, updated_at, extra, damaged)
 
 
 def _base(f: QueueFilter):
     model = ITEM_MODELS[f.kind]
     query = model.select(*_columns(f.kind))
-    if f.kind in ("work_order", "supervision"):
+    if f.kind in ("work_order", "supervision", "scheduled"):
         query = query.join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id))
     return _where(query, f)
 
 
+UNIT_KINDS = ("work_order", "supervision", "scheduled")  # the kinds with a handling unit
 OPEN_RANKS = 10  # rules.queue_position: open items rank below 10, closed ones from 10
 
 
@@ -135,9 +181,12 @@ def _where(query, f: QueueFilter):
         query = query.where(model.status == f.status)
     if f.severity:
         query = query.where(getattr(model, _SEVERITY[f.kind]) == f.severity)
-    if f.department and f.kind in ("work_order", "supervision"):
-        dept = Department.select(Department.id).where(Department.code == f.department)
-        query = query.where(model.department.in_(dept))
+    for code in (f.department, f.unit):
+        if code and f.kind in UNIT_KINDS:
+            dept = Department.select(Department.id).where(Department.code == code)
+            query = query.where(model.department.in_(dept))
+    if f.unit is not None and (not f.unit or f.kind not in UNIT_KINDS):
+        query = query.where(SQL("1 = 0"))
     if f.mine:
         query = query.where(model.owner == f.mine)
     if f.overdue_only:  # closed items have no deadline
@@ -145,27 +194,38 @@ def _where(query, f: QueueFilter):
         query = query.where(model.deadline_at.is_null(False) & (model.deadline_at <= now))
     if f.unacked_only:
         query = query.where(model.closed_at.is_null() & model.acked_at.is_null())
-    if f.search.strip():
-        term = f.search.strip()  # contains(): % and _ typed by the officer match themselves
-        cond = model.ref.contains(term)
-        if f.kind == "report":
-            cond |= Report.title.contains(term) | Report.place.contains(term) | (
-                Report.reporter_phone.contains(term)) | Report.reporter.contains(term)
-        elif f.kind == "work_order":
-            cond |= WorkOrder.content.contains(term) | WorkOrder.caller.contains(term) | (
-                WorkOrder.phone.contains(term)) | WorkOrder.address.contains(term)
-        else:
-            cond |= SupervisionItem.title.contains(term)
-        query = query.where(cond)
+    if f.repeats_only and f.kind == "work_order":  # 重复投诉 (issue 11), by the link index
+        query = query.where(model.id.in_(merge_queries.repeats.repeat_ids()))
+    term = f.search.strip()
+    if term and f.kind == "scheduled":  # topic, period, department
+        query = query.where(model.ref.contains(term) | schedule_queries.search(term))
+    elif (term and not search.is_short(term) and f.kind in ("work_order", "report")
+          and merge_queries.masters_named(model, term).exists()):
+        # 并单: a merged duplicate's reference finds its master (an exact ref: one index probe)
+        query = query.where(model.id.in_(merge_queries.masters_named(model, term)))
+    elif term:  # the queue without the search: what a 1–2 character one scans
+        query = search.restrict(query, model, f.kind, term, lambda: _where(
+            model.select(model.id), f.with_(search="")).order_by(*_order(model)))
     return query
 
 
-def count(f: QueueFilter) -> int:
+def short_partial(f: QueueFilter) -> bool:  # a 1–2 character search saw part of the queue
+    m = ITEM_MODELS[f.kind]
+    return search.partial(f.search.strip(), lambda: _where(m.select(m.id), f.with_(search="")))
+
+
+def in_view(f: QueueFilter, item_id: int) -> bool:
+    """Whether the item is among what ``f`` shows, in any scope (one indexed probe)."""
     model = ITEM_MODELS[f.kind]
-    query = _where(model.select(fn.COUNT(model.id)), f)
-    if f.department and f.kind in ("work_order", "supervision"):
-        pass  # department filter is a sub-select: no join needed
-    return int(query.scalar() or 0)
+    return _where(model.select(model.id), f.with_(scope="all")).where(
+        model.id == item_id).exists()
+
+
+def count(f: QueueFilter, cap: int | None = None) -> int:  # cap: walk at most cap + 1 rows
+    model = ITEM_MODELS[f.kind]
+    if cap is not None:
+        return int(_where(model.select(model.id), f).limit(cap + 1).count())
+    return int(_where(model.select(fn.COUNT(model.id)), f).scalar() or 0)
 
 
 def _order(model, descending: bool = False):
@@ -196,7 +256,8 @@ def window(f: QueueFilter, offset: int, limit: int, *, total: int | None = None)
     ids = [i for (i,) in ids_query.tuples()]
     if not ids:
         return []
-    rows = [_row(f.kind, r) for r in _base(f).where(model.id.in_(ids)).tuples()]
+    every = _base(QueueFilter(f.kind, scope="all"))  # the ids are filtered: not twice
+    rows = [_row(f.kind, r) for r in every.where(model.id.in_(ids)).tuples()]
     rows.sort(key=lambda r: r.key)
     return rows
 
@@ -250,7 +311,8 @@ class Counters:
         return f"{self.cap}+" if self.cap is not None and value > self.cap else str(value)
 
 
-def counters(kind: str, now: dt.datetime, cap: int | None = None) -> Counters:
+def counters(kind: str, now: dt.datetime, cap: int | None = None,
+             unit: str | None = None) -> Counters:
     """Header counters, each from an index.
 
     Counting is linear in what is counted, so the header passes a ``cap``: each
@@ -263,6 +325,8 @@ def counters(kind: str, now: dt.datetime, cap: int | None = None) -> Counters:
 
     def n(condition) -> int:
         query = model.select(model.id).where(condition)
+        if unit is not None:  # a unit liaison's header counts its own items (QueueFilter.unit)
+            query = _where(query, QueueFilter(kind, scope="all", unit=unit))
         if cap is not None:
             query = query.limit(cap + 1)
         return int(query.count())
@@ -275,66 +339,120 @@ def counters(kind: str, now: dt.datetime, cap: int | None = None) -> Counters:
 # --------------------------------------------------------------------------- detail
 
 
-@dataclass
-class Detail:
-    item: Item
-    department: Department | None
-    updates: list[ReportUpdate]
-    instructions: list[Instruction]
-    activations: list[tuple[PlanActivation, Plan, list[ActivationMeasure]]]
-    supervision: list[SupervisionItem]
-    events: list[Event]
-    source: Item | None = None
+def _tolerant(query, fields: list) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Rows of ``query`` as {field name: value} with text made safe, and the names of the
+    fields whose stored value could not be decoded (None in the dict).  The raw cursor is
+    read and each column converted by its own field, so one damaged value (a chain stored
+    as ``{broken``) marks that field instead of failing the read."""
+    cursor = database.execute(query)
+    out = []
+    for raw in cursor.fetchall():
+        row: dict[str, Any] = {}
+        damaged = []
+        for f, value in zip(fields, raw, strict=False):
+            name = f.name + "_id" if isinstance(f, ForeignKeyField) else f.name
+            try:
+                row[name] = safe(f.python_value(value))
+            except (ValueError, TypeError, OverflowError):
+                row[name] = None
+                damaged.append(f.name)
+        out.append((row, tuple(damaged)))
+    return out
+
+
+def _read(model, where) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    fields = list(model._meta.sorted_fields)
+    return _tolerant(model.select(*fields).where(where), fields)
+
+
+def _activations(report_id: int) -> list[ActivationView]:
+    out = []
+    for act in (PlanActivation.select(PlanActivation, Plan).join(Plan)
+                .where(PlanActivation.report == report_id).order_by(PlanActivation.id)):
+        measures = [MeasureView(m.idx, visible(m.text), m.done_at, one_line(m.done_by or ""))
+                    for m in ActivationMeasure.select()
+                    .where(ActivationMeasure.activation == act.id)
+                    .order_by(ActivationMeasure.idx)]
+        out.append(ActivationView(act.id, act.version, act.level, act.activated_at,
+                                  one_line(act.activated_by), act.deactivated_at,
+                                  one_line(act.plan.code), one_line(act.plan.title), measures))
+    return out
+
+
+def _link(item: Item) -> LinkView:
+    title = getattr(item, "title", "") or (getattr(item, "content", "") or "")[:60]
+    return LinkView(item.KIND, one_line(item.ref), getattr(item, _SEVERITY[item.KIND]),
+                    item.status, one_line(title))
+
+
+def _source(ref: str) -> LinkView | None:
+    """An instruction's source is the item it was given on: the reference, looked up anywhere."""
+    for model in ITEM_MODELS.values():
+        found = model.select(model.id, model.ref, model.status,
+                             getattr(model, _SEVERITY[model.KIND]),
+                             *([model.title] if hasattr(model, "title") else [model.content])
+                             ).where(model.ref == ref).first()
+        if found is not None:
+            return _link(found)
+    return LinkView("", one_line(ref), "", "", "")
 
 
 def detail(kind: str, item_id: int, *, events_limit: int = 500) -> Detail | None:
     model = ITEM_MODELS[kind]
-    item = model.get_or_none(model.id == item_id)
-    if item is None:
+    rows = _read(model, model.id == item_id)
+    if not rows:
         return None
+    item = item_view(kind, *rows[0])
     dept = None
-    if kind in ("work_order", "supervision") and item.department_id:
-        dept = Department.get_or_none(Department.id == item.department_id)
-    updates = []
-    activations = []
+    if kind in ("work_order", "supervision", "scheduled") and item.fields.get("department_id"):
+        name = (Department.select(schedule_queries.department_label(kind))  # + phone
+                .where(Department.id == item.fields["department_id"]).scalar())
+        dept = one_line(name) if name else None
+    updates, activations = [], []
     if kind == "report":
-        updates = list(ReportUpdate.select().where(ReportUpdate.report == item.id)
-                       .order_by(ReportUpdate.seq, ReportUpdate.id))
-        for act in (PlanActivation.select().where(PlanActivation.report == item.id)
-                    .order_by(PlanActivation.id)):
-            plan = Plan.get_by_id(act.plan_id)
-            measures = list(ActivationMeasure.select()
-                            .where(ActivationMeasure.activation == act.id)
-                            .order_by(ActivationMeasure.idx))
-            activations.append((act, plan, measures))
-    instructions = list(Instruction.select().where(
-        (Instruction.item_kind == kind) & (Instruction.item_id == item.id))
-        .order_by(Instruction.id))
+        updates = [UpdateView(u.stage, u.seq, u.at, one_line(u.author), visible(u.text), u.dead,
+                              u.injured, u.missing)
+                   for u in ReportUpdate.select().where(ReportUpdate.report == item.id)
+                   .order_by(ReportUpdate.seq, ReportUpdate.id)]
+        activations = _activations(item.id)
+    instructions = [InstructionView(*instruction_people(i), visible(i.text))
+                    for i in Instruction.select().where((Instruction.item_kind == kind)
+                                                        & (Instruction.item_id == item.id))
+                    .order_by(Instruction.id)]
     supervision = []
     if kind != "supervision":
-        supervision = list(SupervisionItem.select()
-                           .where(SupervisionItem.source_ref == item.ref)
-                           .order_by(SupervisionItem.id))
-    source = None
-    if kind == "supervision" and item.source_ref:
-        # an instruction's source is the item it was given on: look the reference up anywhere
-        for src_model in ITEM_MODELS.values():
-            source = src_model.get_or_none(src_model.ref == item.source_ref)
-            if source is not None:
-                break
+        supervision = [_link(sv) for sv in SupervisionItem.select(
+            SupervisionItem.id, SupervisionItem.ref, SupervisionItem.status,
+            SupervisionItem.klass, SupervisionItem.title)
+            .where(SupervisionItem.source_ref == item.ref).order_by(SupervisionItem.id)]
+    source_ref = item.fields.get("source_ref")
+    source = _source(source_ref) if kind == "supervision" and source_ref else None
     return Detail(item, dept, updates, instructions, activations, supervision,
                   timeline(kind, item.id, limit=events_limit), source)
 
 
-def timeline(kind: str, item_id: int, *, limit: int = 500) -> list[Event]:
-    rows = (Event.select().where((Event.item_kind == kind) & (Event.item_id == item_id))
-            .order_by(Event.id.desc()).limit(limit))
-    return list(reversed(list(rows)))
+def timeline(kind: str, item_id: int, *, limit: int = 500) -> list[EventView]:
+    """An item's newest ``limit`` events, oldest first (an undecodable one is marked)."""
+    fields = [Event.id, Event.at, Event.actor, Event.actor_name, Event.console, Event.action,
+              Event.before, Event.after, Event.note]
+    query = (Event.select(*fields).where((Event.item_kind == kind) & (Event.item_id == item_id))
+             .order_by(Event.id.desc()).limit(limit))
+    out = []
+    for row, damaged in reversed(_tolerant(query, fields)):
+        before, after = row["before"], row["after"]
+        out.append(EventView(row["id"], row["at"], one_line(row["actor"]),
+                             one_line(row["actor_name"] or ""), one_line(row["console"] or ""),
+                             row["action"] or "", before if isinstance(before, dict) else None,
+                             after if isinstance(after, dict) else None,
+                             visible(row["note"] or ""), bool(damaged)))
+    return out
 
 
-def events_after(last_id: int, limit: int = 1000) -> list[Event]:
-    """The change feed's read: events committed after ``last_id``."""
-    return list(Event.select().where(Event.id > last_id).order_by(Event.id).limit(limit))
+def events_after(last_id: int, limit: int = 1000) -> list[FeedRow]:
+    """The change feed's read: events committed after ``last_id`` (an undecodable one too)."""
+    fields = [getattr(Event, f.name) for f in dataclasses.fields(FeedRow)]
+    query = Event.select(*fields).where(Event.id > last_id).order_by(Event.id).limit(limit)
+    return [FeedRow(**row) for row, _damaged in _tolerant(query, fields)]
 
 
 def last_event_id() -> int:
@@ -362,6 +480,13 @@ def duty_team(now: dt.datetime) -> DutyTeam:
     people = {p.id: p for p in Person.select().where(Person.id.in_(ids))} if ids else {}
     return DutyTeam(shift, people.get(shift.leader_id), people.get(shift.primary_id),
                     people.get(shift.secondary_id))
+
+
+def header_team(now: dt.datetime) -> HeaderTeam:
+    team = duty_team(now)
+    names = [one_line(p.name) if p is not None else None
+             for p in (team.leader, team.primary, team.secondary)]
+    return HeaderTeam(team.shift is not None, *names)
 
 
 def person_by_login(login: str) -> Person | None:
@@ -418,3 +543,57 @@ def refs_starting(prefix: str, limit: int = 20) -> list[str]:
                 .order_by(model.ref.desc()).limit(limit))
         out.extend(r for (r,) in rows.tuples())
     return out[:limit]
+
+
+def plan_choices(report_id: int) -> tuple[list[PlanChoice], list[PlanChoice]]:
+    """Plans to activate on a report: the suggested ones (plans_for), then all of them."""
+    report = Report.get_or_none(Report.id == report_id)
+    suggested = plans_for(report)[:8] if report is not None else []
+    return ([PlanChoice(one_line(p.code), one_line(p.title)) for p in suggested],
+            [PlanChoice(one_line(p.code), one_line(p.title)) for p in plans(limit=500)])
+
+
+def plan_record(code: str) -> dict[str, Any] | None:
+    """A plan's stored values as plain data (an edit keeps what its form does not show)."""
+    plan = Plan.get_or_none(Plan.code == code)
+    return None if plan is None else {f: getattr(plan, f) for f in Plan._meta.sorted_field_names}
+
+
+def admin_section(section: str, now: dt.datetime) -> AdminRows:
+    """One section of the admin screen: people, departments, shifts to come, or plans."""
+    if section == "people":
+        return AdminRows(section, {p.login: {"login": p.login, "name": p.name, "title": p.title,
+                                             "phone": p.phone, "role": p.role,
+                                             "department": p.department or "",  # role unit
+                                             "active": p.active, "version": p.version}
+                                   for p in Person.select().order_by(Person.login).limit(5000)})
+    if section == "departments":
+        return AdminRows(section, {d.code: {"code": d.code, "name": d.name, "phone": d.phone,
+                                            "active": d.active, "version": d.version}
+                                   for d in Department.select().order_by(Department.code)
+                                   .limit(5000)})
+    if section == "shifts":
+        return _admin_shifts(now)
+    return AdminRows(section, {p.code: {"code": p.code, "title": p.title, "kind": p.kind,
+                                        "category": p.category, "summary": p.summary,
+                                        "contacts": list(p.contacts or []),
+                                        "levels": dict(p.levels or {}), "version": p.version}
+                               for p in Plan.select().order_by(Plan.kind, Plan.code).limit(2000)})
+
+
+def _admin_shifts(now: dt.datetime) -> AdminRows:
+    people = {p.id: p for p in Person.select().limit(5000)}
+    shifts = Shift.select().where(Shift.ends_at > now).order_by(Shift.starts_at).limit(200)
+
+    def login(pid: int | None) -> str:
+        return people[pid].login if pid in people else ""
+
+    records = {s.ref: {"ref": s.ref, "starts_at": s.starts_at, "ends_at": s.ends_at,
+                       "leader": login(s.leader_id), "primary": login(s.primary_id),
+                       "secondary": login(s.secondary_id),
+                       "handed_over_at": s.handed_over_at, "version": s.version}
+               for s in shifts}
+    roster = tuple((p.login, one_line(p.name)) for p in sorted(people.values(),
+                                                               key=lambda p: p.login)
+                   if p.active and p.role != "viewer")
+    return AdminRows("shifts", records, roster)

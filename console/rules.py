@@ -9,44 +9,35 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .settings import LEVELS, Settings, Step
+from . import verbs
+from .clock import to_local
+from .settings import Settings, Step
+from .vocab import (  # the statuses are re-exported: rules.STATUSES and friends
+    LEVELS,
+    REPORT_STATUSES,
+    STATUSES,
+    SUPERVISION_STATUSES,
+    UNIT_ACTIONS,
+    WORK_ORDER_STATUSES,
+)
 
-# --------------------------------------------------------------------------- statuses
+# Which action is legal from which status, and the least role of each, come from
+# the one verb table (console/verbs.py).  LEGAL_FROM and ITEM_ACTIONS are read
+# from it on access (module __getattr__), so a verb registered later is seen.
 
-REPORT_STATUSES = ("new", "acknowledged", "active", "closed")
-WORK_ORDER_STATUSES = ("received", "assigned", "in_progress", "extended", "replied", "visited",
-                       "returned", "closed")
-SUPERVISION_STATUSES = ("registered", "in_progress", "closed")
-STATUSES = {"report": REPORT_STATUSES, "work_order": WORK_ORDER_STATUSES,
-            "supervision": SUPERVISION_STATUSES}
 
-_WO_WORKING = {"assigned", "in_progress", "extended"}
-
-# action → kind → statuses it may start from.  "*open" = any status but closed.
-LEGAL_FROM: dict[str, dict[str, set[str] | str]] = {
-    "acknowledge": {"report": "*open", "work_order": "*open", "supervision": "*open"},
-    "escalate": {"report": "*open", "work_order": "*open", "supervision": "*open"},
-    "assign": {"report": "*open", "work_order": {"received", "returned"} | _WO_WORKING,
-               "supervision": "*open"},
-    "urge": {"report": "*open", "work_order": _WO_WORKING | {"replied"},
-             "supervision": "*open"},
-    "extend": {"work_order": _WO_WORKING, "supervision": "*open"},
-    "return": {"work_order": _WO_WORKING},
-    "follow_up": {"report": "*open"},
-    "instruct": {"report": "*any", "work_order": "*any", "supervision": "*any"},
-    "reply": {"work_order": _WO_WORKING},
-    "visit": {"work_order": {"replied"}},
-    "close": {"report": "*open", "work_order": {"replied", "visited"}, "supervision": "*open"},
-    "reopen": {"report": {"closed"}, "work_order": {"closed"}, "supervision": {"closed"}},
-    "note": {"report": "*any", "work_order": "*any", "supervision": "*any"},
-    "change_level": {"report": "*open"},
-}
-
-ITEM_ACTIONS = tuple(LEGAL_FROM)
+def __getattr__(name: str):
+    if name == "LEGAL_FROM":
+        return verbs.legal_rules()
+    if name == "ITEM_ACTIONS":
+        return tuple(verbs.legal_rules())
+    if name == "ACTION_ROLE":
+        return verbs.rule_roles() | OTHER_ROLES
+    raise AttributeError(name)
 
 
 def is_legal(action: str, kind: str, status: str) -> bool:
-    allowed = LEGAL_FROM.get(action, {}).get(kind)
+    allowed = verbs.legal_rules().get(action, {}).get(kind)
     if allowed is None:
         return False
     if allowed == "*any":
@@ -57,20 +48,17 @@ def is_legal(action: str, kind: str, status: str) -> bool:
 
 
 def legal_actions(kind: str, status: str) -> list[str]:
-    return [a for a in ITEM_ACTIONS if is_legal(a, kind, status)]
+    return [a for a in verbs.legal_rules() if is_legal(a, kind, status)]
 
 
 # --------------------------------------------------------------------------- roles
 
-ROLE_ORDER = {"viewer": 0, "officer": 1, "leader": 2, "admin": 3}
+# unit: a handling unit's liaison, between viewer and officer, allowed only UNIT_ACTIONS
+ROLE_ORDER = {"viewer": 0, "unit": 1, "officer": 2, "leader": 3, "admin": 4}
 
-# the least role each action needs; admin may do everything
-ACTION_ROLE = {
-    "acknowledge": "officer", "escalate": "officer", "assign": "officer", "urge": "officer",
-    "extend": "officer", "return": "officer", "follow_up": "officer", "reply": "officer",
-    "visit": "officer", "close": "officer", "reopen": "officer", "note": "officer",
-    "change_level": "officer",
-    "instruct": "leader", "escalate_any": "leader", "close_major": "leader",
+# the least role of what is not an item verb (the verbs declare their own); admin may do all
+OTHER_ROLES = {
+    "escalate_any": "leader", "close_major": "leader",
     "create": "officer", "activate_plan": "officer", "tick_measure": "officer",
     "deactivate_plan": "officer", "handover": "officer",
     "admin": "admin",
@@ -78,7 +66,9 @@ ACTION_ROLE = {
 
 
 def role_allows(role: str, action: str) -> bool:
-    need = ACTION_ROLE.get(action, "admin")
+    if role == "unit":
+        return action in UNIT_ACTIONS
+    need = verbs.rule_roles().get(action) or OTHER_ROLES.get(action, "admin")
     return ROLE_ORDER.get(role, -1) >= ROLE_ORDER[need]
 
 
@@ -87,14 +77,17 @@ def role_allows(role: str, action: str) -> bool:
 REPORT_SEVERITY = {"I": 0, "II": 1, "unknown": 2, "III": 3, "IV": 4}
 URGENCY_SEVERITY = {"very_urgent": 0, "urgent": 1, "normal": 2}
 CLASS_SEVERITY = {"urgent": 0, "normal": 1, "complex": 2}
+CLOSED_RANK = 10  # closed items rank after every open one: rank = CLOSED_RANK + severity
 _FAR = 10 * 365 * 86400  # items without a deadline: after every dated one (sort_key is BIGINT)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
+_SEVERITY = {"report": REPORT_SEVERITY, "work_order": URGENCY_SEVERITY,
+             "supervision": CLASS_SEVERITY, "scheduled": {}}  # scheduled: by due time alone
+
+
 def severity_of(kind: str, item_severity: str) -> int:
-    table = {"report": REPORT_SEVERITY, "work_order": URGENCY_SEVERITY,
-             "supervision": CLASS_SEVERITY}[kind]
-    return table.get(item_severity, 2)
+    return _SEVERITY[kind].get(item_severity, 2)
 
 
 def epoch(at: dt.datetime) -> int:
@@ -109,10 +102,19 @@ def queue_position(severity: int, *, closed_at: dt.datetime | None,
     pages on one composite index, (rank, sort_key, id).
     """
     if closed_at is not None:
-        return 10 + severity, -epoch(closed_at)
+        return CLOSED_RANK + severity, -epoch(closed_at)
     if deadline_at is not None:
         return severity, epoch(deadline_at)
     return severity, epoch(created_at) + _FAR
+
+
+# --------------------------------------------------------------------------- shifts
+
+SHIFT_REF = "ZB-%Y%m%d-%H"  # a shift's reference: its local start hour
+
+
+def shift_ref(starts_at: dt.datetime, tz: dt.tzinfo) -> str:
+    return to_local(starts_at, tz).strftime(SHIFT_REF)
 
 
 # --------------------------------------------------------------------------- chains
@@ -173,7 +175,8 @@ def report_deadline(settings: Settings, r: ReportClock) -> tuple[str, dt.datetim
 
     Not yet reported up → report up within ``report`` minutes of receipt;
     reported, no follow-up yet → the written report is due ``written`` minutes
-    after receipt; after that a follow-up every ``followup`` minutes (none when
+    after receipt (when that has passed at the report-up: ``written - report``
+    minutes, at least ``report``, after the report-up); after that a follow-up every ``followup`` minutes (none when
     null), and for the configured levels also at the fixed local hours.
     """
     level = effective_level(settings, r.level, r.sensitive)
@@ -182,7 +185,13 @@ def report_deadline(settings: Settings, r: ReportClock) -> tuple[str, dt.datetim
         return "report_up", r.received_at + dt.timedelta(minutes=limits.report)
     if r.followups == 0:
         due = r.received_at + dt.timedelta(minutes=limits.written)
-        return "written", max(due, r.reported_at)
+        if due <= r.reported_at:
+            # reported up after the written report's time (by hand, once overdue): it gets
+            # its own time after the report-up, not a deadline already passed (it was
+            # overdue again at once)
+            due = r.reported_at + dt.timedelta(minutes=max(limits.written - limits.report,
+                                                           limits.report))
+        return "written", due
     last = r.last_update_at or r.reported_at
     candidates = []
     if limits.followup:
@@ -252,4 +261,15 @@ def level_of(value: str) -> str:
 
 
 assert set(REPORT_SEVERITY) == set(LEVELS)
-__all__ = ["Step"]
+__all__ = ["Step", "REPORT_STATUSES", "WORK_ORDER_STATUSES", "SUPERVISION_STATUSES",
+           "STATUSES"]
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def is_phone(text: str) -> bool:
+    """A phone number as officers write it: console.fields' rule, and at least one digit."""
+    from .fields import PHONE_RE
+
+    return bool(PHONE_RE.match(text)) and any(ch.isdigit() for ch in text)

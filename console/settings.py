@@ -7,25 +7,28 @@ problem, e.g. ``site.yaml: escalation.report.I[2].wait: expected minutes, got "t
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from . import settings_sections as sections
 from .clock import WEEKDAYS, Calendar
 from .errors import ConfigError
 from .paths import default_config_file
+from .schedule_config import parse as parse_scheduled_reports
+from .settings_sections import BoardSettings, HandoverSettings, UnitDeskSettings  # noqa: F401
+from .vocab import LEVELS, ROLES, SV_CLASSES, URGENCIES, WO_TYPES  # noqa: F401  (re-exported)
 
-LEVELS = ("I", "II", "III", "IV", "unknown")
-URGENCIES = ("normal", "urgent", "very_urgent")
-WO_TYPES = ("enquiry", "help", "complaint", "report", "suggestion")
-SV_CLASSES = ("urgent", "normal", "complex")
-ROLES = ("viewer", "officer", "leader", "admin")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_DEPTH = 32  # nesting in a configuration file; the YAML composer recurses per level
+MONTH = 31 * 24 * 60  # minutes: the longest wait or limit a setting may give
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,20 @@ class Settings:
     sv_classes: dict[str, tuple[int, bool]]
     chains: dict[str, dict[str, tuple[Step, ...]]]
     references: dict[str, str]
+    auto_migrate: bool = False  # database.auto_migrate: migrate at start (single host)
     sources: tuple[str, ...] = field(default=())
+    keys: dict[str, str] = field(default_factory=dict)  # binding id → keys (screens' keymap)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    merge: Any = None  # hotline.count_merged_once / hotline.repeat (console/repeats.py)
+    board: BoardSettings = field(default_factory=BoardSettings)
+    bulk_max: int = 500  # console.bulk_max: most items one bulk action (a storm) may touch
+    handover: HandoverSettings = field(default_factory=HandoverSettings)
+    scheduled: Any = None  # schedule.ScheduleConfig: scheduled_reports (schedule_config.py)
+    unitdesk: UnitDeskSettings = field(default_factory=UnitDeskSettings)
 
     @property
     def tz(self) -> ZoneInfo:
-        return self.calendar.tz  # type: ignore[return-value]
+        return cast(ZoneInfo, self.calendar.tz)
 
     def chain(self, kind: str, severity: str) -> tuple[Step, ...]:
         chains = self.chains[kind]
@@ -90,12 +101,30 @@ class Settings:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose date-like scalars that are not real dates stay text.
+    """SafeLoader whose date-like scalars that are not real dates stay text, and whose
+    nesting is capped.
 
     PyYAML turns ``2026-13-01`` into a date and raises a bare ValueError ("month
     must be in 1..12") that named neither file nor key; kept as text, the
     validator reports it as ``site.yaml: calendar.holidays[0]: expected a date …``.
+    The composer recurses once per level: 20,000 levels were a RecursionError
+    traceback, so nesting stops at MAX_DEPTH with a YAML error instead.
     """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.YAMLError(f"line {event.start_mark.line + 1}: nested deeper than "
+                                 f"{MAX_DEPTH} levels")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -108,13 +137,21 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(path.name, f"line {line}", "not UTF-8 text") from None
     try:
         data = yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader
+    except (RecursionError, ValueError) as exc:  # ValueError: a 5,000-digit number
+        raise ConfigError(path.name, "", f"not valid YAML: {str(exc).splitlines()[0][:80]}") \
+            from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
@@ -163,7 +200,7 @@ def load(path: str | os.PathLike | None = None, overrides: dict | None = None) -
 def _check_known(base: dict, over: dict, name: str, prefix: str = "") -> None:
     """A typo in a site file must not be silently ignored."""
     open_maps = {"escalation.report", "escalation.work_order", "escalation.supervision",
-                 "hotline.types", "supervision.classes", "reporting.levels"}
+                 "hotline.types", "supervision.classes", "reporting.levels", "keys"}
     for key, value in over.items():
         path = f"{prefix}.{key}" if prefix else str(key)
         if key not in base:
@@ -219,22 +256,30 @@ class _V:
             raise self.fail(path, f"expected text, got {value!r}")
         return value
 
-    def int_(self, path: str, value: Any = ..., *, minimum: int = 0, unit: str = "a whole number",
-             allow_null: bool = False) -> Any:
+    def int_(self, path: str, value: Any = ..., *, minimum: int = 0, maximum: int = 10**6,
+             unit: str = "a whole number", allow_null: bool = False) -> Any:
         value = self.get(path) if value is ... else value
         if value is None and allow_null:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             shown = f'"{value}"' if isinstance(value, str) else repr(value)
-            raise self.fail(path, f"expected {unit}, got {shown}")
+            raise self.fail(path, f"expected {unit}, got {shown[:60]}")
         if value < minimum:
             raise self.fail(path, f"expected {unit} ≥ {minimum}, got {value}")
+        if value > maximum:  # 100,000,000 working days overflowed a date, 10 s later
+            shown = str(value) if value.bit_length() < 64 else "a huge number"
+            raise self.fail(path, f"expected {unit} ≤ {maximum}, got {shown}")
         return value
 
-    def num(self, path: str, *, minimum: float = 0) -> float:
+    def num(self, path: str, *, minimum: float = 0, maximum: float = 3600) -> float:
         value = self.get(path)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self.fail(path, f"expected a number ≥ {minimum}, got {value!r}")
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) \
+            and math.isfinite(value) and minimum <= value <= maximum  # NaN compares false
+        if not ok:
+            shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 \
+                else "a huge number"
+            raise self.fail(path, f"expected a number from {minimum} to {maximum}, "
+                                  f"got {shown[:60]}")
         return float(value)
 
     def bool_(self, path: str) -> bool:
@@ -285,7 +330,8 @@ class _V:
             name = step.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise self.fail(f"{p}.name", f"expected the step's name, got {name!r}")
-            wait = self.int_(f"{p}.wait", step.get("wait"), minimum=1, unit="minutes")
+            wait = self.int_(f"{p}.wait", step.get("wait"), minimum=1, maximum=MONTH,
+                             unit="minutes")
             out.append(Step(name.strip(), wait))
         return tuple(out)
 
@@ -300,13 +346,7 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
     language = v.str_("site.language")
     v.choice("site.language", language, ("auto", "zh-CN", "en"))
 
-    workdays = v.list_("calendar.workdays")
-    for i, d in enumerate(workdays):
-        v.choice(f"calendar.workdays[{i}]", d, WEEKDAYS)
-    holidays = [v.date(f"calendar.holidays[{i}]", d) for i, d in enumerate(v.list_("calendar.holidays"))]
-    extra = [v.date(f"calendar.extra_workdays[{i}]", d)
-             for i, d in enumerate(v.list_("calendar.extra_workdays"))]
-    calendar = Calendar(tzname, workdays, holidays, extra)
+    calendar = _calendar(v, tzname)
 
     limits: dict[str, ReportLimits] = {}
     levels = v.map_("reporting.levels")
@@ -318,9 +358,10 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
         base = f"reporting.levels.{level}"
         v.map_(base)
         limits[level] = ReportLimits(
-            report=v.int_(f"{base}.report", minimum=1, unit="minutes"),
-            written=v.int_(f"{base}.written", minimum=1, unit="minutes"),
-            followup=v.int_(f"{base}.followup", minimum=1, unit="minutes", allow_null=True),
+            report=v.int_(f"{base}.report", minimum=1, maximum=MONTH, unit="minutes"),
+            written=v.int_(f"{base}.written", minimum=1, maximum=MONTH, unit="minutes"),
+            followup=v.int_(f"{base}.followup", minimum=1, maximum=MONTH, unit="minutes",
+                            allow_null=True),
         )
     followup_at = tuple(v.list_("reporting.followup_at"))
     for i, hhmm in enumerate(followup_at):
@@ -338,7 +379,8 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
             raise v.fail(f"hotline.types.{t}", "missing")
     for t in types:
         v.choice(f"hotline.types.{t}", t, WO_TYPES)
-        wo_days[t] = v.int_(f"hotline.types.{t}.working_days", minimum=0, unit="working days")
+        wo_days[t] = v.int_(f"hotline.types.{t}.working_days", minimum=0, maximum=365,
+                            unit="working days")
 
     classes = v.map_("supervision.classes")
     sv: dict[str, tuple[int, bool]] = {}
@@ -347,31 +389,13 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
             raise v.fail(f"supervision.classes.{c}", "missing")
     for c in classes:
         v.choice(f"supervision.classes.{c}", c, SV_CLASSES)
-        sv[c] = (v.int_(f"supervision.classes.{c}.days", minimum=1, unit="days"),
+        sv[c] = (v.int_(f"supervision.classes.{c}.days", minimum=1, maximum=365, unit="days"),
                  v.bool_(f"supervision.classes.{c}.working_days"))
 
-    chains: dict[str, dict[str, tuple[Step, ...]]] = {}
-    allowed = {"report": LEVELS, "work_order": URGENCIES, "supervision": ("default",)}
-    for kind, severities in allowed.items():
-        table = v.map_(f"escalation.{kind}")
-        chains[kind] = {}
-        for sev in table:
-            # dict.fromkeys: supervision's only name is "default"; listed once in the error
-            v.choice(f"escalation.{kind}.{sev}", sev,
-                     tuple(dict.fromkeys(severities + ("default",))))
-            chains[kind][sev] = v.chain(f"escalation.{kind}.{sev}")
-        if "default" not in chains[kind] and not all(s in chains[kind] for s in severities):
-            missing = next(s for s in severities if s not in chains[kind])
-            raise v.fail(f"escalation.{kind}.{missing}", "missing (or give a default chain)")
+    chains = _chains(v)
 
-    refs = {}
-    for kind in ("report", "supervision", "work_order"):
-        fmt = v.str_(f"references.{kind}")
-        try:
-            fmt.format(year=2026, seq=1)
-        except (KeyError, IndexError, ValueError):
-            raise v.fail(f"references.{kind}", "expected a format using {year} and {seq}") from None
-        refs[kind] = fmt
+    refs = {kind: _reference(v, f"references.{kind}")
+            for kind in ("report", "supervision", "work_order")}
 
     url = v.get("database.url") or ""
     if not isinstance(url, str):
@@ -384,13 +408,15 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
         timezone=tzname,
         language=language,
         database_url=url,
-        busy_timeout_ms=v.int_("database.busy_timeout_ms", minimum=0, unit="milliseconds"),
-        retries=v.int_("database.retries", minimum=0),
+        busy_timeout_ms=v.int_("database.busy_timeout_ms", minimum=0, maximum=600_000,
+                               unit="milliseconds"),
+        retries=v.int_("database.retries", minimum=0, maximum=100),
+        auto_migrate=v.bool_("database.auto_migrate"),
         allow_as=v.bool_("operators.allow_as"),
         unknown_readonly=v.bool_("operators.unknown_readonly"),
         sweep_seconds=v.num("console.sweep_seconds", minimum=0.5),
-        feed_ms=v.int_("console.feed_ms", minimum=10, unit="milliseconds"),
-        warn_minutes=v.int_("console.warn_minutes", minimum=0, unit="minutes"),
+        feed_ms=v.int_("console.feed_ms", minimum=10, maximum=60_000, unit="milliseconds"),
+        warn_minutes=v.int_("console.warn_minutes", minimum=0, maximum=MONTH, unit="minutes"),
         theme=v.str_("console.theme"),
         bell=v.bool_("console.bell"),
         calendar=calendar,
@@ -401,18 +427,82 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
         leader_closes=leader_closes,
         wo_type_days=wo_days,
         very_urgent_response=v.int_("hotline.urgency.very_urgent.response_minutes", minimum=1,
-                                    unit="minutes"),
+                                    maximum=MONTH, unit="minutes"),
         very_urgent_same_day=v.bool_("hotline.urgency.very_urgent.same_day"),
-        urgent_hours=v.int_("hotline.urgency.urgent.hours", minimum=1, unit="hours"),
-        return_working_days=v.int_("hotline.return_working_days", minimum=0, unit="working days"),
-        max_extensions=v.int_("hotline.max_extensions", minimum=0),
-        remind_before_hours=v.int_("hotline.remind_before_hours", minimum=0, unit="hours"),
+        urgent_hours=v.int_("hotline.urgency.urgent.hours", minimum=1, maximum=744, unit="hours"),
+        return_working_days=v.int_("hotline.return_working_days", minimum=0, maximum=365,
+                                   unit="working days"),
+        max_extensions=v.int_("hotline.max_extensions", minimum=0, maximum=100),
+        remind_before_hours=v.int_("hotline.remind_before_hours", minimum=0, maximum=744,
+                                   unit="hours"),
         sv_classes=sv,
         chains=chains,
         references=refs,
         sources=sources,
+        keys=sections.keys(v),
         raw=data,
+        board=sections.board(v),
+        bulk_max=v.int_("console.bulk_max", minimum=1, maximum=10_000, unit="items"),
+        handover=sections.handover(v),
+        scheduled=parse_scheduled_reports(v),
+        unitdesk=sections.unitdesk(v),
+        merge=_merge_rules(v),
     )
+
+
+def _merge_rules(v: _V) -> Any:
+    from .repeats import MergeRules  # the rules of 并单 and 重复投诉 (issue 11)
+
+    return MergeRules.from_settings(v)
+
+
+def _chains(v: _V) -> dict[str, dict[str, tuple[Step, ...]]]:
+    chains: dict[str, dict[str, tuple[Step, ...]]] = {}
+    allowed = {"report": LEVELS, "work_order": URGENCIES, "supervision": ("default",),
+               "scheduled": ("default",)}
+    for kind, severities in allowed.items():
+        table = v.map_(f"escalation.{kind}")
+        chains[kind] = {}
+        for sev in table:
+            # dict.fromkeys: supervision's only name is "default"; listed once in the error
+            v.choice(f"escalation.{kind}.{sev}", sev,
+                     tuple(dict.fromkeys(severities + ("default",))))
+            chains[kind][sev] = v.chain(f"escalation.{kind}.{sev}")
+        if "default" not in chains[kind] and not all(s in chains[kind] for s in severities):
+            missing = next(s for s in severities if s not in chains[kind])
+            raise v.fail(f"escalation.{kind}.{missing}", "missing (or give a default chain)")
+    return chains
+
+
+def _calendar(v: _V, tzname: str) -> Calendar:
+    workdays = v.list_("calendar.workdays")
+    if not workdays:  # no working day: counting working days never ends
+        raise v.fail("calendar.workdays", "expected at least one working day")
+    for i, d in enumerate(workdays):
+        v.choice(f"calendar.workdays[{i}]", d, WEEKDAYS)
+    holidays = [v.date(f"calendar.holidays[{i}]", d) for i, d in enumerate(v.list_("calendar.holidays"))]
+    extra = [v.date(f"calendar.extra_workdays[{i}]", d)
+             for i, d in enumerate(v.list_("calendar.extra_workdays"))]
+    return Calendar(tzname, workdays, holidays, extra)
+
+
+def _reference(v: _V, path: str) -> str:
+    """A reference format: only {year} and {seq}, and {seq} in it — without it every
+    report got the same reference and the second one failed on the unique index."""
+    fmt = v.str_(path)
+    try:
+        parts = [(name, spec) for _, name, spec, _ in string.Formatter().parse(fmt)
+                 if name is not None]
+        fields = {name for name, _ in parts}
+        if any(len(spec or "") > 4 for _, spec in parts):  # {seq:>100000000}: no
+            raise ValueError(fmt)
+        first, second = fmt.format(year=2026, seq=1), fmt.format(year=2026, seq=2)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        fields, first, second = {"?"}, "", ""
+    if not fields <= {"year", "seq"} or first == second or not 0 < len(first) <= 40:
+        raise v.fail(path, "expected a format using {year} and {seq}, at most 40 characters, "
+                           f"got {fmt[:60]!r}")
+    return fmt
 
 
 def language_of(settings: Settings) -> str:

@@ -1,8 +1,14 @@
 """Statistics over a period: what a duty-room director reports each month and year.
 
 Grouped SQL aggregates (no rows are loaded): totals by type, urgency, month and
-lead department; the closure rate (办结率, against the target ≥ 85%), the share
-closed on time, and the average satisfaction.
+lead department; the closure rate (办结率, against the target ≥ 85%), the on-time
+rate, and the average satisfaction — over the orders *received* in the period.
+
+On time: closed, and never overdue before it was closed.  ``overdue_at`` is set
+when an order passes its due time open (the sweep), when it is closed late
+(actions.close) and, for an imported closed order, from its ``due_at`` when
+``closed_at`` is later (console.intake) — so on-time ÷ closed is the share with
+closed_at ≤ due_at, read from the covering index without touching the rows.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass, field
 
 from peewee import SQL, fn
 
+from .clock import to_local
 from .db import is_postgres
 from .models import Department, WorkOrder
 
@@ -27,11 +34,16 @@ class WorkOrderStats:
     by_type: dict[str, int] = field(default_factory=dict)
     by_urgency: dict[str, int] = field(default_factory=dict)
     by_month: dict[str, int] = field(default_factory=dict)
-    top_departments: list[tuple[str, int, int]] = field(default_factory=list)  # name, total, closed
+    # name, received, closed, closed on time
+    top_departments: list[tuple[str, int, int, int]] = field(default_factory=list)
 
     @property
     def closure_rate(self) -> float:
         return self.closed / self.total if self.total else 0.0
+
+    @property
+    def on_time_rate(self) -> float:
+        return self.closed_on_time / self.closed if self.closed else 0.0
 
 
 def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10,
@@ -46,7 +58,7 @@ def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10,
     # without DST, such as China's; within an hour at a DST change elsewhere)
     offset = 0
     if tz is not None:
-        offset = int(since.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset().total_seconds()
+        offset = int(to_local(since, tz).utcoffset().total_seconds()
                      // 60)
     if is_postgres():
         month = fn.to_char(w.received_at + SQL(f"interval '{offset} minutes'"), "YYYY-MM")
@@ -61,7 +73,7 @@ def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10,
              .where((w.received_at >= since) & (w.received_at < until))
              .group_by(SQL("m"), w.type, w.urgency, w.department).tuples())
     out = WorkOrderStats(since, until)
-    by_dept: dict[int, list[int]] = {}
+    by_dept: dict[int, list[int]] = {}  # received, closed, on time
     sat_sum = sat_n = 0
     for m, wo_type, urgency, dept, n, n_closed, n_on_time, s_sum, s_n in query:
         n_closed, n_on_time = int(n_closed or 0), int(n_on_time or 0)
@@ -74,12 +86,13 @@ def work_order_stats(since: dt.datetime, until: dt.datetime, top: int = 10,
         out.by_urgency[urgency] = out.by_urgency.get(urgency, 0) + n
         out.by_month[m] = out.by_month.get(m, 0) + n
         if dept is not None:
-            acc = by_dept.setdefault(dept, [0, 0])
+            acc = by_dept.setdefault(dept, [0, 0, 0])
             acc[0] += n
             acc[1] += n_closed
+            acc[2] += n_on_time
     out.by_month = dict(sorted(out.by_month.items()))
     out.satisfaction_avg = sat_sum / sat_n if sat_n else None
     names = {d.id: d.name for d in Department.select(Department.id, Department.name)}
     ranked = sorted(by_dept.items(), key=lambda kv: -kv[1][0])[:top]
-    out.top_departments = [(names.get(d, str(d)), n, c) for d, (n, c) in ranked]
+    out.top_departments = [(names.get(d, str(d)), n, c, o) for d, (n, c, o) in ranked]
     return out

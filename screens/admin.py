@@ -10,9 +10,7 @@ of a plan are shown read-only: they are edited by importing the plan's YAML.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,45 +18,38 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.css.query import NoMatches
-from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     DataTable,
-    Input,
-    Label,
     Static,
     TabbedContent,
     TabPane,
-    TextArea,
 )
+from textual.widgets.data_table import CellDoesNotExist
 from textual.worker import get_current_worker
 
-from console import actions, rules
+from console import actions, queries, rules
+from console import fields as field_rules  # "fields" names each form's field list
 from console.errors import DomainError
 from console.i18n import label, t
-from console.models import Department, Person, Plan, Shift
 from console.settings import ROLES
+from console.textsafe import one_line
+from console.views import AdminRows
 from screens import fmt
-from screens.dbwork import in_db
+from screens.admin_plan import plan_form
+from screens.dbwork import in_db, report_failure
 from screens.forms import (
-    ConfirmScreen,
     Field,
     FormScreen,
     format_local_time,
     parse_local_time,
-    save_in_worker,
 )
-from screens.keymap import localize_bindings
+from screens.keymap import DutyScreen
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
 SECTIONS = ("people", "departments", "shifts", "plans")
 LEVELS = ("I", "II", "III", "IV")
-LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-PHONE_RE = re.compile(r"^[0-9+()\- ]{3,40}$")
 
 
 def open_admin(app) -> None:
@@ -76,45 +67,8 @@ def open_admin(app) -> None:
 # --------------------------------------------------------------------------- reads (threads)
 
 
-@dataclass(frozen=True)
-class Rows:
-    """One section as the screen shows it: table rows and the records behind them."""
-
-    section: str
-    records: dict[str, dict] = field(default_factory=dict)  # row key → values
-    roster: tuple[tuple[str, str], ...] = ()  # (login, name) of active people, for shifts
-
-
-def read_section(section: str, now: dt.datetime) -> Rows:
-    if section == "people":
-        return Rows(section, {p.login: {"login": p.login, "name": p.name, "title": p.title,
-                                        "phone": p.phone, "role": p.role, "active": p.active,
-                                        "version": p.version}
-                              for p in Person.select().order_by(Person.login).limit(5000)})
-    if section == "departments":
-        return Rows(section, {d.code: {"code": d.code, "name": d.name, "phone": d.phone,
-                                       "active": d.active, "version": d.version}
-                              for d in Department.select().order_by(Department.code).limit(5000)})
-    if section == "shifts":
-        people = {p.id: p for p in Person.select().limit(5000)}
-        shifts = (Shift.select().where(Shift.ends_at > now).order_by(Shift.starts_at).limit(200))
-
-        def login(pid: int | None) -> str:
-            return people[pid].login if pid in people else ""
-
-        records = {s.ref: {"ref": s.ref, "starts_at": s.starts_at, "ends_at": s.ends_at,
-                           "leader": login(s.leader_id), "primary": login(s.primary_id),
-                           "secondary": login(s.secondary_id),
-                           "handed_over_at": s.handed_over_at, "version": s.version}
-                   for s in shifts}
-        roster = tuple((p.login, p.name) for p in sorted(people.values(), key=lambda p: p.login)
-                       if p.active and p.role != "viewer")
-        return Rows(section, records, roster)
-    return Rows(section, {p.code: {"code": p.code, "title": p.title, "kind": p.kind,
-                                   "category": p.category, "summary": p.summary,
-                                   "contacts": list(p.contacts or []),
-                                   "levels": dict(p.levels or {}), "version": p.version}
-                          for p in Plan.select().order_by(Plan.kind, Plan.code).limit(2000)})
+Rows = AdminRows  # one section as the screen shows it (console.queries.admin_section)
+read_section = queries.admin_section
 
 
 def _saved(kind: str, row: Any, ref: str) -> SimpleNamespace:
@@ -165,10 +119,16 @@ class AdminForm(FormScreen):
         return values, errors
 
 
-def _pattern(values: dict, errors: dict, name: str, regex: re.Pattern, key: str) -> None:
+def _core_rule(values: dict, errors: dict, name: str, check: Callable[..., Any]) -> None:
+    """The core's rule for the field (console.fields), shown beside it before saving;
+    the roster action checks it again, so import and ``act`` get the same rule."""
     value = values.get(name)
-    if value and not regex.match(value):
-        errors[name] = t(key)
+    if not value:
+        return
+    try:
+        check(value, name)
+    except DomainError as exc:
+        errors[name] = str(exc)
 
 
 def person_form(app, rows: Rows, login: str | None) -> AdminForm:
@@ -182,14 +142,16 @@ def person_form(app, rows: Rows, login: str | None) -> AdminForm:
         Field("phone", t("field.phone"), default=rec["phone"] if rec else ""),
         Field("role", t("field.role"), "select", True, rec["role"] if rec else "officer",
               choices=roles),
+        Field("department", t("unitdesk.unit_department"),  # role unit only (issue 11)
+              default=rec.get("department", "") if rec else ""),
         Field("active", t("ui.admin.active"), "bool",
               default="1" if (rec is None or rec["active"]) else ""),
     ]
 
     def checks(v: dict) -> dict[str, str]:
         errors: dict[str, str] = {}
-        _pattern(v, errors, "login", LOGIN_RE, "ui.admin.bad_login")
-        _pattern(v, errors, "phone", PHONE_RE, "ui.admin.bad_phone")
+        _core_rule(v, errors, "login", field_rules.login)
+        _core_rule(v, errors, "phone", field_rules.phone)
         if rec is None and v.get("login") in rows.records:
             errors["login"] = t("ui.admin.exists", key=v["login"])
         return errors
@@ -199,6 +161,7 @@ def person_form(app, rows: Rows, login: str | None) -> AdminForm:
     def submit(v: dict) -> Any:
         p = actions.upsert_person(ctx, actor, login=v["login"], name=v["name"], role=v["role"],
                                   title=v["title"], phone=v["phone"], active=bool(v["active"]),
+                                  department=v.get("department") or None,
                                   expected_version=version or 0)
         return _saved("person", p, p.login)
 
@@ -219,8 +182,8 @@ def department_form(app, rows: Rows, code: str | None) -> AdminForm:
 
     def checks(v: dict) -> dict[str, str]:
         errors: dict[str, str] = {}
-        _pattern(v, errors, "code", CODE_RE, "ui.admin.bad_code")
-        _pattern(v, errors, "phone", PHONE_RE, "ui.admin.bad_phone")
+        _core_rule(v, errors, "code", field_rules.code)
+        _core_rule(v, errors, "phone", field_rules.phone)
         if rec is None and v.get("code") in rows.records:
             errors["code"] = t("ui.admin.exists", key=v["code"])
         if v.get("name") and any(r["name"] == v["name"] and r["code"] != v.get("code")
@@ -293,199 +256,6 @@ def shift_form(app, rows: Rows, ref: str | None, last_end: dt.datetime | None) -
     return AdminForm(title, fields, submit, checks=checks)
 
 
-# --------------------------------------------------------------------------- the plan form
-
-
-@dataclass(frozen=True)
-class PlanSaved:
-    code: str
-
-
-class PlanForm(ModalScreen[PlanSaved | None]):
-    """A plan's title, summary and contacts; the levels are shown, edited by YAML import."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "save", "ui.key.save", id="plan_form.save"),
-        Binding("ctrl+n", "add_contact", "ui.admin.add_contact", id="plan_form.add"),
-        Binding("escape", "cancel", "ui.key.cancel", id="plan_form.cancel"),
-    ]
-
-    DEFAULT_CSS = """
-    PlanForm #f-summary { height: 5; width: 1fr; border: none; background: $panel; }
-    PlanForm #contacts { height: auto; }
-    PlanForm .contact-row { height: 1; }
-    PlanForm .contact-row Input { width: 1fr; margin-right: 1; }
-    PlanForm .contact-row Input.-name { width: 12; }
-    PlanForm .contact-row Input.-phone { width: 16; }
-    PlanForm #levels { color: $text-muted; padding-top: 1; }
-    PlanForm .section { text-style: bold; padding-top: 1; }
-    """
-
-    def __init__(self, record: dict, submit: Callable[[dict], Any]) -> None:
-        super().__init__()
-        localize_bindings(self)
-        self.record = record
-        self.submit = submit
-        self.saving = False
-        self.n_rows = 0
-
-    def compose(self) -> ComposeResult:
-        rec = self.record
-        with Vertical(classes="dialog form"):
-            yield Label(t("ui.admin.edit_plan", code=rec["code"]), markup=False,
-                        classes="dialog-title")
-            yield Label(f"{label('plan_kind', rec['kind'])} · {label('category', rec['category'])}",
-                        markup=False, classes="dialog-subtitle")
-            with VerticalScroll(classes="form-body"):
-                with Horizontal(classes="form-row"):
-                    yield Label("*" + t("field.title"), classes="field-label")
-                    yield Input(rec["title"], id="f-title")
-                yield Label("", id="err-title", classes="error field-error")
-                with Horizontal(classes="form-row"):
-                    yield Label(" " + t("field.summary"), classes="field-label")
-                    yield TextArea(rec["summary"], id="f-summary", soft_wrap=True)
-                yield Label(t("ui.admin.contacts_head"), classes="section")
-                with Vertical(id="contacts"):
-                    for c in rec["contacts"] or [{}]:
-                        yield from self._row(c)
-                yield Static(self._levels_text(), id="levels")
-            yield Label("", id="form-error", classes="error", markup=False)
-            yield Label(t("ui.admin.plan_hint"), classes="hint")
-
-    def _row(self, c: dict) -> tuple[Horizontal, Label]:
-        """One contact: name, post, phone inputs, and its message line below."""
-        i = self.n_rows
-        self.n_rows += 1
-        row = Horizontal(
-            Input(str(c.get("name", "")), placeholder=t("field.name"), classes="-name",
-                  id=f"c-name-{i}"),
-            Input(str(c.get("post", "")), placeholder=t("ui.admin.post"), classes="-post",
-                  id=f"c-post-{i}"),
-            Input(str(c.get("phone", "")), placeholder=t("field.phone"), classes="-phone",
-                  id=f"c-phone-{i}"),
-            classes="contact-row", id=f"contact-{i}")
-        return row, Label("", id=f"err-contact-{i}", classes="error field-error")
-
-    def _levels_text(self) -> Text:
-        text = Text(t("ui.admin.levels_head") + "\n", style="bold")
-        levels = self.record["levels"] or {}
-        for lv in LEVELS:
-            spec = levels.get(lv)
-            if spec:
-                text.append(t("ui.admin.level_line", level=label("level_short", lv),
-                              n=len(spec.get("measures", [])),
-                              by=spec.get("declared_by", "—")) + "\n", style="")
-        text.append(t("ui.admin.levels_note"), style="italic")
-        return text
-
-    def on_mount(self) -> None:
-        self.query_one("#f-title").focus()
-
-    def action_add_contact(self) -> None:
-        i = self.n_rows
-        self.query_one("#contacts", Vertical).mount(*self._row({}))
-        self.call_after_refresh(lambda: self.query_one(f"#c-name-{i}").focus())
-
-    def contacts(self) -> list[dict[str, str]]:
-        out = []
-        for i in range(self.n_rows):
-            try:
-                out.append({k: self.query_one(f"#c-{k}-{i}", Input).value.strip()
-                            for k in ("name", "post", "phone")})
-            except NoMatches:
-                out.append({"name": "", "post": "", "phone": ""})
-        return out
-
-    def values(self) -> dict[str, Any]:
-        return {"title": self.query_one("#f-title", Input).value.strip(),
-                "summary": self.query_one("#f-summary", TextArea).text.strip(),
-                "contacts": self.contacts()}
-
-    @property
-    def dirty(self) -> bool:
-        v = self.values()
-        original = [{k: str(c.get(k, "")) for k in ("name", "post", "phone")}
-                    for c in self.record["contacts"]]
-        kept = [c for c in v["contacts"] if any(c.values())]
-        return (v["title"] != self.record["title"] or v["summary"] != self.record["summary"]
-                .strip() or kept != original)
-
-    @on(Input.Changed)
-    def _edited(self, event: Input.Changed) -> None:
-        wid = event.input.id or ""
-        name = "title" if wid == "f-title" else "contact-" + wid.rsplit("-", 1)[-1]
-        for beside in self.query(f"#err-{name}"):
-            beside.set_class(False, "-shown")
-
-    def validate(self) -> tuple[dict[str, Any], dict[str, str]]:
-        v = self.values()
-        errors: dict[str, str] = {}
-        if not v["title"]:
-            errors["title"] = t("error.required", field=t("field.title"))
-        kept = []
-        for i, c in enumerate(v["contacts"]):
-            if not any(c.values()):
-                continue  # an emptied row is removed
-            if not c["name"]:
-                errors[f"contact-{i}"] = t("error.required", field=t("field.name"))
-            elif c["phone"] and not PHONE_RE.match(c["phone"]):
-                errors[f"contact-{i}"] = t("ui.admin.bad_phone")
-            kept.append((i, c))
-        v["contacts"] = kept
-        return v, errors
-
-    async def action_save(self) -> None:
-        if self.saving:
-            return
-        values, errors = self.validate()
-        for beside in self.query(".field-error"):
-            name = (beside.id or "").removeprefix("err-")
-            beside.update(errors.get(name, ""))
-            beside.set_class(name in errors, "-shown")
-        status = self.query_one("#form-error", Label)
-        if errors:
-            status.update(t("ui.form.fix_errors", n=len(errors)))
-            first = next(iter(errors))
-            target = "#f-title" if first == "title" else f"#c-name-{first.split('-')[1]}"
-            self.query_one(target).focus()
-            return
-        ok, _plan = await save_in_worker(self, status, self.submit, values)
-        if ok:
-            self.dismiss(PlanSaved(self.record["code"]))
-
-    def action_cancel(self) -> None:
-        if self.dirty:
-            def answer(yes: bool | None) -> None:
-                if yes:
-                    self.dismiss(None)
-            self.app.push_screen(ConfirmScreen(t("ui.form.discard")), answer)
-        else:
-            self.dismiss(None)
-
-
-def plan_form(app, rows: Rows, code: str) -> PlanForm:
-    rec = rows.records[code]
-    ctx, actor = app.ctx, app.actor
-
-    def submit(v: dict) -> Any:
-        plan = Plan.get_or_none(Plan.code == code)
-        if plan is None:
-            raise DomainError(t("error.not_found", ref=code))
-        old = list(plan.contacts or [])
-        contacts = []
-        for i, c in v["contacts"]:  # keep keys the form does not show (e.g. "note")
-            extra = dict(old[i]) if i < len(old) and isinstance(old[i], dict) else {}
-            extra.update({k: c[k] for k in ("name", "post", "phone")})
-            contacts.append(extra)
-        return actions.upsert_plan(
-            ctx, actor, code=plan.code, title=v["title"], kind=plan.kind, category=plan.category,
-            subtype=plan.subtype, owner=plan.owner, summary=v["summary"], levels=plan.levels,
-            contacts=contacts, related=plan.related, shelters=plan.shelters,
-            expected_version=rec["version"])
-
-    return PlanForm(rec, submit)
-
-
 # --------------------------------------------------------------------------- the screen
 
 COLUMNS = {
@@ -502,7 +272,7 @@ COLUMNS = {
 }
 
 
-class AdminScreen(Screen):
+class AdminScreen(DutyScreen):
     """Four tabs; Enter edits the row, n adds one, Esc goes back."""
 
     BINDINGS = [
@@ -526,7 +296,6 @@ class AdminScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__(id="admin")
-        localize_bindings(self)
         self.rows: dict[str, Rows] = {}
 
     def compose(self) -> ComposeResult:
@@ -571,8 +340,7 @@ class AdminScreen(Screen):
         try:
             rows = in_db(read_section, section, app.ctx.now())
         except Exception as exc:  # noqa: BLE001 - busy or unreachable: say so, keep the screen
-            app.call_from_thread(app.notify, t("ui.error.unexpected", error=str(exc)),
-                                 severity="error")
+            report_failure(app, exc, f"admin {section}")
             return
         if not get_current_worker().is_cancelled:
             app.call_from_thread(self._loaded, rows, keep)
@@ -591,10 +359,10 @@ class AdminScreen(Screen):
             return fmt.local(value, tz, "%Y-%m-%d %H:%M")
         if key in ("leader", "primary", "secondary"):
             names = dict(self.rows[section].roster)
-            return names.get(value, value) or "—"
+            return Text(one_line(names.get(value, value) or "—"))
         if value is None or value == "":
             return "—"
-        return str(value)
+        return Text(one_line(str(value)))  # the data's text: safe, and markup shown literally
 
     def _loaded(self, rows: Rows, keep: str | None) -> None:
         self.rows[rows.section] = rows
@@ -613,7 +381,7 @@ class AdminScreen(Screen):
             return None
         try:
             key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        except Exception:  # noqa: BLE001 - no row under the cursor
+        except (CellDoesNotExist, KeyError, IndexError):  # no row under the cursor
             return None
         return key.value
 

@@ -1,12 +1,19 @@
-"""DutyApp: themes, the palette, alerts, and the timers (clock, change feed, sweep).
+"""DutyApp: themes, the palette, alerts, the timers (clock, change feed, sweep), health.
 
 ``run_console(ctx, actor)`` is what ``dutyroom`` calls once the database is
 open and migrated.  All database work happens in thread workers; the event
 loop only draws.
+
+How a change reaches the screens: the app learns of it (the feed, or its own
+action via ``data_changed``) and publishes one ``Published`` on the
+``app.published`` signal.  The header, the alert banner, every ``ItemList`` and
+the detail screen subscribe and decide for themselves what to re-read or
+repaint; the app never walks the screen stack or writes into a widget.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,21 +23,27 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.theme import Theme
-from textual.worker import get_current_worker
+from textual.worker import WorkerFailed, get_current_worker
 
-from console import queries, sweep
+from console import logs, queries, sweep, verbs
+from console.actions.units import unit_department
 from console.context import Actor, Context
 from console.i18n import label, t
+from console.models import database
+from console.textsafe import one_line, visible
 from screens import fmt
-from screens.dbwork import in_db
+from screens.dbwork import guarded, report_failure
 from screens.detail import DetailScreen
-from screens.keymap import ITEM_KEYS
+from screens.flows import ItemScreen
+from screens.keymap import key_of, site_keymap
 from screens.queues import MainScreen
-from screens.widgets.alerts import Alert, AlertBanner
-from screens.widgets.header import DutyHeader, clock_text
+from screens.widgets.alerts import Alert
+from screens.widgets.errordialog import ErrorDialog
+from screens.widgets.header import HeaderState, clock_text
 
 THEMES = (
     Theme(name="dutyroom-dark", primary="#5b9bd5", secondary="#3a6ea5", accent="#ffaf00",
@@ -49,6 +62,8 @@ THEMES = (
 
 FLASH_SECONDS = 4.0
 HEADER_CAP = 999  # header counts stop at "999+" (see queries.counters)
+RETRY_FIRST, RETRY_MAX = 1.0, 15.0  # seconds between probes of an unreachable database
+CRASHED = 70  # exit status of a console that crashed (EX_SOFTWARE), never 0
 
 
 @dataclass(frozen=True)
@@ -67,16 +82,58 @@ class Change:
     note: str
 
 
+@dataclass(frozen=True)
+class Published:
+    """What changed, as the app publishes it to every subscriber (plain data).
+
+    ``kinds``: queues whose rows may have changed; ``items``: (kind, id) of changed
+    items; ``changes``: the events themselves; ``header``: the header state moved;
+    ``alerts``: the alert list moved; ``tick``: a second passed (countdowns);
+    ``reconnected``: the database answers again (re-read everything).
+    """
+
+    kinds: frozenset[str] = frozenset()
+    items: frozenset[tuple[str, int]] = frozenset()
+    changes: tuple[Change, ...] = ()
+    header: bool = False
+    alerts: bool = False
+    tick: bool = False
+    reconnected: bool = False
+
+    def touches(self, kind: str, item_id: int | None = None) -> bool:
+        if self.reconnected:
+            return True
+        if item_id is None:
+            return kind in self.kinds
+        return (kind, item_id) in self.items
+
+
+def _change(e: Any, note: str = "") -> Change:
+    """An event (ORM row or feed event) as plain, terminal-safe data."""
+    after = e.after if isinstance(e.after, dict) else None
+    if after is not None:
+        after = {k: one_line(v) if isinstance(v, str) else v for k, v in after.items()}
+    return Change(e.id, e.item_kind, e.item_id, one_line(e.item_ref), e.action,
+                  one_line(e.actor), one_line(e.actor_name), one_line(e.console), after,
+                  one_line(note))
+
+
 class DutyCommands(Provider):
-    """Every action in the command palette (Ctrl+P), acting on the current item."""
+    """Every action in the command palette (Ctrl+P), in the interface language.
+
+    The item verbs come from the verb table (console/verbs.py); Textual's own
+    system commands (theme, keys, quit) are offered here translated, in place
+    of its English SystemCommandsProvider, so searching 退出 finds Quit.
+    """
 
     def _commands(self) -> Iterable[tuple[str, str, Any]]:
         screen = self.screen
-        app = self.app
-        if hasattr(screen, "start_flow"):
-            for k in ITEM_KEYS:
-                yield (f"{t('ui.verb.' + k.verb)}  · {k.key}", t("ui.palette.item"),
-                       partial(screen.action_item, k.verb))
+        app: Any = self.app
+        if isinstance(screen, ItemScreen) and not app.is_readonly:
+            for v in verbs.with_key():
+                key = key_of(app, v.binding_id, v.key)
+                yield (f"{t(v.help_key)}  · {key}", t("ui.palette.item"),
+                       partial(screen.action_item, v.name))
         if isinstance(screen, MainScreen):
             for i, kind in enumerate(("report", "work_order", "supervision", "plans"), 1):
                 yield (f"{t('ui.queue.' + kind)}  · {i}", t("ui.palette.queue"),
@@ -87,7 +144,8 @@ class DutyCommands(Provider):
                                          ("command", "ui.key.command", ":"),
                                          ("cycle_scope", "ui.key.scope", "z"),
                                          ("handover", "ui.key.handover", "H"),
-                                         ("admin", "ui.key.admin", "M")):
+                                         ("admin", "ui.key.admin", "M"),
+                                         ("figures", "ui.key.figures", "G")):
                 yield (f"{t(key)}  · {keyname}", "", partial(screen.run_action, action))
         if isinstance(screen, DetailScreen):
             yield (f"{t('ui.key.checklist')}  · k", "", screen.action_checklist)
@@ -95,6 +153,9 @@ class DutyCommands(Provider):
         yield (f"{t('ui.key.ack_alerts')}  · A", "", app.ack_alerts)
         yield (t("ui.palette.contrast"), "", app.toggle_contrast)
         yield (f"{t('ui.key.help')}  · ?", "", partial(app.push_help))
+        yield (t("ui.palette.theme"), t("ui.palette.theme_help"), app.action_change_theme)
+        yield (t("ui.palette.keys"), t("ui.palette.keys_help"), app.action_show_help_panel)
+        yield (f"{t('ui.palette.quit')}  · ^q", t("ui.palette.quit_help"), app.action_quit)
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
@@ -102,17 +163,21 @@ class DutyCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
+        found = False
         for name, help_text, callback in self._commands():
-            score = matcher.match(name)
+            score = matcher.match(f"{name} {help_text}")
             if score > 0:
+                found = True
                 yield Hit(score, matcher.highlight(name), callback, help=help_text or None)
+        if not found and query.strip():  # in place of Textual's English "No matches found"
+            yield Hit(0.01, t("ui.palette.no_matches"), lambda: None)
 
 
 class DutyApp(App):
     """The duty console."""
 
     CSS_PATH = ["app.tcss", "queues.tcss", "forms.tcss", "detail.tcss"]
-    COMMANDS = App.COMMANDS | {DutyCommands}
+    COMMANDS = {DutyCommands}  # translated, with the system commands (see DutyCommands)
     TITLE = "dutyroom"
     BINDINGS = [Binding("ctrl+q", "quit", "ui.key.quit", show=False, priority=True,
                         id="app.quit")]
@@ -122,15 +187,27 @@ class DutyApp(App):
         super().__init__()
         self.ctx, self.actor = ctx, actor
         self.readonly = readonly
+        # a unit liaison sees its own department's items only (QueueFilter.unit); the one
+        # read happens here, before the app runs, never on its event loop
+        self.unit = unit_department(actor) if actor.role == "unit" else None
         self.live = live  # False in tests: no feed polling or sweep timers (called directly)
         self.alerts: list[Alert] = []
         self.alert_ids: dict[str, set[int]] = {}
         self.last_event_id: int | None = None
         self.flashing: dict[tuple[str, int], float] = {}  # (kind, id) → until (monotonic)
+        self.published: Signal[Published] = Signal(self, "published")
+        self.header_state = HeaderState()
+        self.db_error = ""  # why the database cannot be reached; "" while it answers
+        self.feed_error = ""  # the same for the change feed's own connection
+        self.errors: list[str] = []  # log references of the unexpected errors shown
+        self.crash_line = ""  # the one line printed after a crash (no traceback)
+        self._retry_delay = RETRY_FIRST
+        self._probe_timer: Any = None
         for theme in THEMES:
             self.register_theme(theme)
         wanted = ctx.settings.theme
         self.theme = wanted if wanted in self.available_themes else "dutyroom-dark"
+        self.site_keys = site_keymap(ctx.settings)  # a wrong binding id: one config error
 
     @property
     def is_readonly(self) -> bool:
@@ -139,12 +216,10 @@ class DutyApp(App):
     def get_default_screen(self) -> Screen:
         return MainScreen()
 
-    @property
-    def main_screen(self) -> MainScreen:
-        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
-
     def on_mount(self) -> None:
         self.title = self.ctx.settings.site_name
+        if self.site_keys:
+            self.set_keymap(self.site_keys)
         self.tick()
         self.refresh_team()
         # the first refresh_counters comes from MainScreen once its queue has painted
@@ -159,61 +234,147 @@ class DutyApp(App):
             if not self.readonly:
                 self.set_interval(self.ctx.settings.sweep_seconds, self.sweep_now)
 
-    # ------------------------------------------------------------------ timers
+    def publish(self, **what: Any) -> None:
+        self.published.publish(Published(**what))
 
-    def _headers(self) -> list[DutyHeader]:
-        return [h for s in self.screen_stack for h in s.query(DutyHeader)]
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is made terminal-safe here, and shown without Rich markup:
+        messages quote the data (a stale version names who acted, a title is quoted), and no
+        locale string uses markup."""
+        del markup  # always literal
+        super().notify(visible(message), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
+
+    # ------------------------------------------------------------------ timers
 
     def tick(self) -> None:
         """Every second: the clock, and the countdowns on screen (no database work)."""
-        text = clock_text(self)
-        for header in self._headers():
-            header.clock = text
-        refresh = getattr(self.screen, "refresh_rows", None)
-        if refresh is not None:
-            refresh()
+        self.header_state = self.header_state.with_(clock=clock_text(self))
+        self.publish(header=True, tick=True)
 
     @work(thread=True, exclusive=True, group="team")
     def refresh_team(self) -> None:
-        team = in_db(queries.duty_team, self.ctx.now())
-        self.call_from_thread(self._set_header, "team", team)
+        team = guarded(self, "refresh_team", queries.header_team, self.ctx.now())
+        if team is not None:
+            self.call_from_thread(self._set_header, team=team)
+            from screens.handover import roster_alerts  # a shift without leader/officer
+
+            roster_alerts(self)
 
     @work(thread=True, exclusive=True, group="counters")
     def refresh_counters(self) -> None:
         now = self.ctx.now()
-        counts = in_db(lambda: {k: queries.counters(k, now, cap=HEADER_CAP)
-                                for k in ("report", "work_order", "supervision")})
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._set_header, "counters", counts)
+        counts = guarded(self, "refresh_counters",
+                         lambda: {k: queries.counters(k, now, cap=HEADER_CAP, unit=self.unit)
+                                  for k in ("report", "work_order", "supervision")})
+        if counts is not None and not get_current_worker().is_cancelled:
+            self.call_from_thread(self._set_header, counters=counts)
 
-    def _set_header(self, name: str, value: Any) -> None:
-        self._header_state = getattr(self, "_header_state", {})
-        self._header_state[name] = value
-        for header in self._headers():
-            setattr(header, name, value)
-
-    def apply_header_state(self, header: DutyHeader) -> None:
-        for name, value in getattr(self, "_header_state", {}).items():
-            setattr(header, name, value)
-        header.clock = clock_text(self)
+    def _set_header(self, **state: Any) -> None:
+        self.header_state = self.header_state.with_(**state)
+        self.publish(header=True)
 
     @work(thread=True, exclusive=True, group="sweep")
     def sweep_now(self) -> None:
         """The auto-escalation sweep (idempotent across consoles); the feed shows its events."""
-        try:
-            in_db(sweep.auto_escalate, self.ctx)
-        except Exception:  # noqa: BLE001 - a busy database: the next sweep tries again
-            return
+        if self.db_error:
+            return  # the probe brings the database back; the next sweep then runs
+        guarded(self, "sweep", sweep.auto_escalate, self.ctx)
         if not self.live:
             self.call_from_thread(self.poll_changes)
+
+    # ------------------------------------------------------------------ health
+
+    def db_answered(self) -> None:
+        """A read or an action went through: if we were waiting for the database, it is back."""
+        if self.db_error:
+            self.db_recovered()
+
+    def db_failed(self, why: str) -> None:
+        """The database cannot be reached: banner on, probe with backoff until it answers."""
+        if not self.db_error:
+            logs.get("app").warning("database unreachable: %s", why)
+            self._retry_delay = RETRY_FIRST
+        self.db_error = why or "?"
+        self._set_header(unreachable=self.db_error)
+        if self._probe_timer is None:
+            self._probe_timer = self.set_timer(self._retry_delay, self._probe)
+
+    def _probe(self) -> None:
+        self._probe_timer = None
+        self._run_probe()
+
+    @work(thread=True, exclusive=True, group="probe")
+    def _run_probe(self) -> None:
+        try:
+            with database.connection_context():
+                database.execute_sql("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - still down (or worse): report, retry later
+            report_failure(self, exc, "probe")
+            self.call_from_thread(self._backoff)
+            return
+        self.call_from_thread(self.db_recovered)
+
+    def _feed_state(self, why: str) -> None:
+        if why:
+            logs.get("app").warning("change feed cannot reach the database: %s", why)
+        self.feed_error = why
+        self._set_header(unreachable=self.db_error or why)
+
+    def _backoff(self) -> None:
+        self._retry_delay = min(self._retry_delay * 2, RETRY_MAX)
+
+    def db_recovered(self) -> None:
+        if not self.db_error:
+            return
+        logs.get("app").warning("database answers again")
+        self.db_error = ""
+        self._retry_delay = RETRY_FIRST
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+            self._probe_timer = None
+        self.header_state = self.header_state.with_(unreachable=self.feed_error)
+        self.publish(header=True, reconnected=True)
+        self.refresh_counters()
+        self.refresh_team()
+        if not self.live:
+            self.poll_changes()
+
+    def unexpected(self, ref: str, error: str) -> None:
+        """An unexpected error (already logged under ``ref``): say so; keep running."""
+        self.errors.append(ref)
+        if not isinstance(self.screen, ErrorDialog):
+            self.push_screen(ErrorDialog(ref, error))
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last resort.  A failed worker: a logged dialog, the console runs on.
+        Anything else left a widget dead: log it, leave with CRASHED and one line (never
+        the traceback Textual would print on the officer's terminal)."""
+        if isinstance(error, WorkerFailed):
+            try:
+                raise error.error
+            except Exception as inner:  # noqa: BLE001 - re-raised only to log its traceback
+                ref = logs.report("worker failed", logger=logs.get("app"))
+                self.unexpected(ref, str(inner) or type(inner).__name__)
+            return
+        try:
+            raise error
+        except Exception:  # noqa: BLE001 - re-raised only to log its traceback
+            ref = logs.report("console crashed", logger=logs.get("app"))
+        self.crash_line = t("health.crashed", error=type(error).__name__, ref=ref,
+                            log=logs.log_path())
+        self._return_code = CRASHED
+        if self._exception is None:  # Pilot re-raises it in tests
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ change feed
 
     def changes_since(self, last_id: int) -> list[Change]:
         """The one place that asks "what changed?" (thread).  console/feed.py can replace it."""
-        return [Change(e.id, e.item_kind, e.item_id, e.item_ref, e.action, e.actor,
-                       e.actor_name, e.console, e.after, e.note)
-                for e in queries.events_after(last_id, 500)]
+        return [_change(e, e.note) for e in queries.events_after(last_id, 500)]
 
     @work(thread=True, exclusive=True, group="livefeed")
     def follow_feed(self) -> None:
@@ -227,23 +388,28 @@ class DutyApp(App):
         worker = get_current_worker()
         feed = ChangeFeed(self.ctx.db_url)
         timeout = self.ctx.settings.feed_ms / 1000
-        was = None
+        was: bool | None = None
         try:
             while not worker.is_cancelled:
-                events = feed.poll(timeout)
-                state = "" if feed.connected else (feed.error or "?")
-                if state != was:
-                    was = state
-                    self.call_from_thread(self._set_header, "unreachable", state)
-                if feed.connected and self.last_event_id is None:
-                    self.call_from_thread(self._changed, feed.last_id or 0, [])
-                if events:
-                    changes = [Change(e.id, e.item_kind, e.item_id, e.item_ref, e.action,
-                                      e.actor, e.actor_name, e.console, e.after, "")
-                               for e in events]
-                    self.call_from_thread(self._changed, changes[-1].id, changes)
+                try:
+                    was = self._feed_round(feed, timeout, was)
+                except Exception as exc:  # noqa: BLE001 - reported; the feed goes on
+                    report_failure(self, exc, "feed")
+                    feed.close()
+                    time.sleep(min(timeout, 1.0))
         finally:
             feed.close()
+
+    def _feed_round(self, feed: Any, timeout: float, was: bool | None) -> bool:
+        events = feed.poll(timeout)
+        if feed.connected != was:  # the feed's own connection: its own retry (feed.poll)
+            self.call_from_thread(self._feed_state, "" if feed.connected else feed.error or "?")
+        if feed.connected and self.last_event_id is None:
+            self.call_from_thread(self._changed, feed.last_id or 0, [])
+        if events:
+            changes = [_change(e) for e in events]
+            self.call_from_thread(self._changed, changes[-1].id, changes)
+        return feed.connected
 
     @work(thread=True, exclusive=True, group="feed")
     def poll_changes(self) -> None:
@@ -253,11 +419,9 @@ class DutyApp(App):
             changes = self.changes_since(self.last_event_id)
             return (changes[-1].id if changes else self.last_event_id), changes
 
-        try:
-            last, changes = in_db(read)
-        except Exception:  # noqa: BLE001 - unreachable database: keep polling
-            return
-        self.call_from_thread(self._changed, last, changes)
+        got = guarded(self, "poll_changes", read)
+        if got is not None:
+            self.call_from_thread(self._changed, *got)
 
     def _changed(self, last: int, changes: list[Change]) -> None:
         if self.last_event_id is not None and last <= self.last_event_id and not changes:
@@ -265,26 +429,28 @@ class DutyApp(App):
         self.last_event_id = last
         if not changes:
             return
-        touched = {(c.kind, c.item_id) for c in changes}
         until = time.monotonic() + FLASH_SECONDS
         for c in changes:
             self._maybe_alert(c)
             if c.console != self.ctx.console:  # others' changes flash where they show
                 self.flashing[(c.kind, c.item_id)] = until
-        for kind in {k for k, _i in touched}:
-            self._reload_kind(kind)
-        for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen) and (screen.kind, screen.item_id) in touched:
-                others = [c for c in changes if (c.kind, c.item_id) == (screen.kind,
-                          screen.item_id) and c.console != self.ctx.console]
-                if others and screen is self.screen:
-                    c = others[-1]
-                    self.notify(t("ui.msg.changed_by", ref=c.ref, action=label("done", c.action),
-                                  who=c.actor_name or c.actor))
-                screen.reload()
+        self.publish(kinds=frozenset(c.kind for c in changes),
+                     items=frozenset((c.kind, c.item_id) for c in changes),
+                     changes=tuple(changes))
         self.refresh_counters()
 
+    def others_change(self, published: Published, kind: str, item_id: int) -> Change | None:
+        """The last change to an item made on another console, if ``published`` has one."""
+        others = [c for c in published.changes if (c.kind, c.item_id) == (kind, item_id)
+                  and c.console != self.ctx.console]
+        return others[-1] if others else None
+
     def _maybe_alert(self, c: Change) -> None:
+        if c.action in ("acknowledge", "close"):  # handled, here or on another console
+            self.drop_alerts({(c.kind, c.item_id)})
+            return
+        if self.unit is not None and c.kind not in queries.UNIT_KINDS:
+            return  # a unit liaison is not alerted about the room's reports (its own: _read)
         message = None
         if c.action == "create" and c.kind == "report" and (c.after or {}).get("level") in (
                 "I", "II") and not (c.console == self.ctx.console and c.actor == self.actor.login):
@@ -294,6 +460,8 @@ class DutyApp(App):
             message = t("ui.alert.missed_ack", ref=c.ref, step=_step_after(c))
         elif c.action == "overdue":
             message = t("ui.alert.overdue", ref=c.ref)
+        elif c.action in ("ack_expired", "accept_overdue", "problem_order"):  # issue 11
+            message = t(f"unitdesk.alert.{c.action}", ref=c.ref)
         if message is None:
             return
         at = fmt.local(self.ctx.now(), self.ctx.settings.tz, "%H:%M")
@@ -301,7 +469,7 @@ class DutyApp(App):
         self.alert_ids.setdefault(c.kind, set()).add(c.item_id)
         if self.ctx.settings.bell:
             self.bell()
-        self._sync_banners()
+        self.publish(alerts=True)
 
     def is_flashing(self, kind: str, item_id: int) -> bool:
         until = self.flashing.get((kind, item_id))
@@ -313,36 +481,28 @@ class DutyApp(App):
         return True
 
     def ack_alerts(self) -> None:
-        if not self.alerts:
-            self.notify(t("ui.alert.none"))
-            return
-        self.alerts.clear()
-        self.alert_ids.clear()
-        self._sync_banners()
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                for item_list in screen.lists():
-                    item_list.refresh()
+        """A: the alert list (screens/alerts.py); acknowledging there clears the alerts."""
+        from screens.alerts import AlertsScreen
 
-    def _sync_banners(self) -> None:
-        for screen in self.screen_stack:
-            for banner in screen.query(AlertBanner):
-                banner.sync()
+        if not isinstance(self.screen, AlertsScreen):  # it also lists what the DB holds
+            self.push_screen(AlertsScreen())
+
+    def drop_alerts(self, keys: Iterable[tuple[str, int]]) -> None:
+        """The items ``keys`` were handled (acknowledged, closed): their alerts go."""
+        gone = set(keys)
+        if not any(i in self.alert_ids.get(k, ()) for k, i in gone):
+            return
+        self.alerts = [a for a in self.alerts if (a.kind, a.item_id) not in gone]
+        self.alert_ids = {}
+        for a in self.alerts:
+            self.alert_ids.setdefault(a.kind, set()).add(a.item_id)
+        self.publish(alerts=True)
 
     # ------------------------------------------------------------------ after an action
 
-    def _reload_kind(self, kind: str) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                screen.reload(kind)
-
     def data_changed(self, kind: str, item_id: int) -> None:
         """This console changed something: re-read what shows it (the feed also will)."""
-        self._reload_kind(kind)
-        for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen) and (screen.kind, screen.item_id) == (kind,
-                                                                                    item_id):
-                screen.reload()
+        self.publish(kinds=frozenset({kind}), items=frozenset({(kind, item_id)}))
         self.refresh_counters()
 
     def open_detail(self, kind: str, item_id: int) -> None:
@@ -356,6 +516,12 @@ class DutyApp(App):
                 screen = DetailScreen(kind, item_id)
         screen.show(kind, item_id)
         self.push_screen(screen)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette with its search line in the interface language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=t("ui.palette.placeholder")))
 
     def push_help(self) -> None:
         from screens.help import HelpScreen
@@ -371,6 +537,14 @@ def _step_after(c: Change) -> str:
     return str(step + 1) if isinstance(step, int) else "—"
 
 
-def run_console(ctx: Context, actor: Actor, *, readonly: bool = False) -> None:
-    """Open the console full screen (the database is open and migrated)."""
-    DutyApp(ctx, actor, readonly=readonly).run()
+def run_console(ctx: Context, actor: Actor, *, readonly: bool = False,
+                headless: bool = False, mouse: bool = True) -> int:
+    """Open the console full screen (the database is open and migrated); its exit status.
+
+    A crash is logged and leaves one line on the terminal (``DutyApp.crash_line``).
+    """
+    app = DutyApp(ctx, actor, readonly=readonly)
+    app.run(headless=headless, mouse=mouse)  # --no-mouse: no mouse reports on a slow link
+    if app.crash_line:
+        print(f"dutyroom: {app.crash_line}", file=sys.stderr)
+    return app.return_code or 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -12,22 +11,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from console import actions, queries, rules
+from console import actions, merge_queries, queries, rules
 from console.errors import DutyError
 from console.i18n import label, t
-from console.queries import Detail
+from console.queries import ActivationView, Detail
 from screens import fmt
-from screens.dbwork import run_db
-from screens.flows import ItemActions, Target
+from screens.dbwork import run_db, unreachable_now
+from screens.eventtext import SYSTEM_NOTES, change_text, names_for
+from screens.flows import ItemScreen, Target
 from screens.forms import ConfirmScreen
-from screens.keymap import item_bindings, localize_bindings
+from screens.keymap import DutyModalScreen, item_bindings
+from screens.merge_view import with_merge
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.commandbar import CommandBar
-from screens.widgets.footer import DutyFooter
+from screens.widgets.footer import DutyFooter, offers_item_key
 from screens.widgets.header import DutyHeader
 
 FIELDS = {
@@ -36,24 +36,34 @@ FIELDS = {
                "injured", "missing", "area", "trend", "measures", "requests", "sensitive"),
     "work_order": ("urgency", "type", "status", "received_at", "channel", "caller", "phone",
                    "address", "category", "content", "department", "assisting", "assigned_at",
-                   "extensions", "reply", "satisfaction"),
+                   "extensions", "reply", "satisfaction",
+                   "accept_due_at", "accepted_at", "returns", "redo_count", "problem_ref"),
     "supervision": ("klass", "status", "registered_at", "source_ref", "department", "content",
                     "result"),
+    "scheduled": ("cadence", "topic", "period", "status", "department", "due_at", "grace",
+                  "received_at", "received_by", "file_path", "file_sha256"),
 }
-TIME_FIELDS = {"received_at", "occurred_at", "assigned_at", "registered_at"}
+TIME_FIELDS = {"received_at", "occurred_at", "assigned_at", "registered_at", "due_at",
+               "accept_due_at", "accepted_at"}
 
 
-def _value(d: Detail, name: str, tz) -> str:
+# a field's stored code → the label group that names it
+_LABEL_GROUPS = {"level": "level", "urgency": "urgency", "type": "wo_type", "klass": "klass",
+                 "channel": "channel", "cadence": "schedule.cadence", "topic": "schedule.topic"}
+
+
+def _value(d: Detail, name: str, tz, names: dict[str, str] | None = None) -> str:
+    names = names or {}
     item = d.item
     if name == "department":
-        return d.department.name if d.department else "—"
+        return d.department or "—"
+    if name in item.damaged:
+        return t("health.damaged")
     value: Any = getattr(item, name, None)
     if value is None or value == "" or value == []:
         return "—"
     if name in TIME_FIELDS:
         return fmt.local(value, tz, "%Y-%m-%d %H:%M")
-    if name == "level":
-        return label("level", value)
     if name == "category" and item.KIND == "report":
         return label("category", value)
     if name == "subtype":
@@ -61,16 +71,12 @@ def _value(d: Detail, name: str, tz) -> str:
         return subtype_label(value)
     if name == "status":
         return label(f"status.{item.KIND}", value)
-    if name == "urgency":
-        return label("urgency", value)
-    if name == "type":
-        return label("wo_type", value)
-    if name == "klass":
-        return label("klass", value)
+    if name in _LABEL_GROUPS:  # a stored code shown by its name in the language
+        return label(_LABEL_GROUPS[name], value)
     if name == "sensitive":
         return t("ui.yes") if value else t("ui.no")
     if isinstance(value, list):
-        return ", ".join(map(str, value))
+        return "、".join(names.get(str(v), str(v)) for v in value)
     return str(value)
 
 
@@ -80,52 +86,54 @@ def _field_label(name: str) -> str:
     return t(key) if key else t(f"field.{name}")
 
 
-_HIDDEN = {"next_escalation_at", "acked_at", "updated_at", "activation", "chain", "title",
-           "rank", "sort_key", "assigned_at"}
+def render_detail(d: Detail, settings, now,
+                  names: dict[str, str] | None = None) -> list[RenderableType]:
+    """The sections of the detail view (pure: everything is already loaded).
 
-
-def _shown(kind: str, key: str, value: Any, chain: list, tz) -> str:
-    """One value of an event's before/after, as the officer reads it."""
-    if value is None or value == "":
-        return "—"
-    if key == "status":
-        return label(f"status.{kind}", value)
-    if key == "level":
-        return label("level_short", value)
-    if key == "step" and isinstance(value, int):
-        return chain[value][0] if 0 <= value < len(chain) else str(value + 1)
-    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == " ":
-        try:
-            return fmt.local(dt.datetime.fromisoformat(value), tz)
-        except ValueError:
-            return value
-    return str(value)
-
-
-def _change_text(kind: str, before: dict | None, after: dict | None, chain: list, tz) -> str:
-    """before→after, compactly: "status new→acknowledged; step 值班员→带班领导"."""
-    if not after:
-        return ""
-    parts = []
-    for key, new in after.items():
-        if key in _HIDDEN:
-            continue
-        name = label("field", "due_at" if key == "deadline_at" else key)
-        shown = _shown(kind, key, new, chain, tz)
-        if before is not None and key in before:
-            shown = f"{_shown(kind, key, before[key], chain, tz)}→{shown}"
-        parts.append(f"{name} {shown}")
-    return "; ".join(parts)
-
-
-def render_detail(d: Detail, settings, now) -> list[RenderableType]:
-    """The sections of the detail view (pure: everything is already loaded)."""
+    Text from the data goes into ``Text`` objects, never into a str cell: a str cell
+    would be read as Rich markup, and "[red]…" in a summary must show as typed.
+    """
     tz = settings.tz
     item = d.item
-    kind = item.KIND
     sections: list[RenderableType] = []
+    if item.damaged:
+        sections.append(Text(t("health.damaged_detail", field=", ".join(item.damaged),
+                               ref=item.ref), style="bold red"))
+    sections.append(_state(item, settings, now, names or {}))
+    table = _table(("dim", True))
+    for name in FIELDS[item.KIND]:
+        table.add_row(_field_label(name), Text(_value(d, name, tz, names)))
+    sections.append(_section(t("ui.detail.fields"), table))
+    if item.KIND == "report":
+        sections.append(_stages(d, tz, names or {}))
+    sections.append(_instructions(d, tz, names or {}))
+    if item.KIND == "report":
+        sections.append(_plans(d, tz, names or {}))
+    links: list[RenderableType] = [
+        Text(f"{sv.ref}  {label('klass', sv.severity)}  "
+             f"{label('status.supervision', sv.status)}  {sv.title}") for sv in d.supervision]
+    if d.source is not None:
+        links.append(Text(f"{t('ui.detail.source')}: {d.source.ref}"))
+    if links or item.KIND != "supervision":
+        sections.append(_section(t("ui.detail.links"), Group(*links) if links else
+                                 Text(t("ui.detail.none"), style="dim")))
+    sections.append(_timeline(d, tz, names))
+    return sections
 
-    # state line: step, deadline, ack
+
+def _table(*columns: tuple[str, bool]) -> Table:
+    """A borderless table: the given (style, no_wrap) columns, then one that takes the
+    rest and folds (a CJK run has no space to wrap at, and would be cut with …)."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    for style, no_wrap in columns:
+        table.add_column(style=style, no_wrap=no_wrap)
+    table.add_column(ratio=1, overflow="fold")
+    return table
+
+
+def _state(item, settings, now, names: dict[str, str]) -> Text:
+    """Step chain, next deadline (or closing time), acknowledgement and owner."""
+    tz = settings.tz
     state = Text()
     state.append(f"{t('ui.detail.step')}: ", style="dim")
     chain = item.chain or []
@@ -135,112 +143,101 @@ def render_detail(d: Detail, settings, now) -> list[RenderableType]:
         if i < len(chain) - 1:
             state.append("›", style="dim")
     state.append("\n")
-    if item.closed_at is None:
+    if item.closed_at is not None:
+        state.append(f"{t('ui.detail.closed_at')}: {fmt.local(item.closed_at, tz)}", style="dim")
+    else:
         state.append(f"{t('ui.detail.deadline')}: ", style="dim")
         if item.deadline_at is not None:
-            band = rules.urgency_band(settings, kind,
-                                      item.deadline_at, now)
+            band = rules.urgency_band(settings, item.KIND, item.deadline_at, now)
             state.append(fmt.local(item.deadline_at, tz, "%m-%d %H:%M"))
             state.append(f" ({fmt.countdown(item.deadline_at, now)})", style=fmt.BAND_STYLE[band])
         else:
             state.append("—")
-    else:
-        state.append(f"{t('ui.detail.closed_at')}: {fmt.local(item.closed_at, tz)}", style="dim")
     state.append(f"   {t('ui.detail.acked')}: ", style="dim")
     if item.acked_at:
-        state.append(f"{item.acked_by} {fmt.local(item.acked_at, tz, '%H:%M')}")
+        who = names.get(item.acked_by, item.acked_by)
+        state.append(f"{who} {fmt.local(item.acked_at, tz, '%H:%M')}")
+        if getattr(item, "ack_expires_at", None):  # the acknowledgement lapses (issue 11)
+            left = fmt.countdown(item.ack_expires_at, now)
+            state.append(f" ({t('unitdesk.ack_expires', left=left)})", style="#ffaf00")
     else:
         state.append(t("ui.detail.not_acked"), style="bold #ffaf00")
-    state.append(f"   {t('ui.detail.owner')}: {item.owner or '—'}", style="dim")
-    sections.append(state)
+    owner = names.get(item.owner, item.owner) if item.owner else "—"
+    state.append(f"   {t('ui.detail.owner')}: {owner}", style="dim")
+    return state
 
-    # every field
-    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
-    table.add_column(style="dim", no_wrap=True)
-    table.add_column(ratio=1)
-    for name in FIELDS[kind]:
-        table.add_row(_field_label(name), _value(d, name, tz))
-    sections.append(_section(t("ui.detail.fields"), table))
 
-    if kind == "report":
-        stages = Table(box=None, show_header=False, pad_edge=False, expand=True)
-        stages.add_column(no_wrap=True, style="bold")
-        stages.add_column(no_wrap=True, style="dim")
-        stages.add_column(ratio=1)
-        for u in d.updates:
-            name = t("stage.followup", n=u.seq) if u.stage == "followup" else t(f"stage.{u.stage}")
-            figures = " ".join(f"{t('field.' + k)}{getattr(u, k)}" for k in
-                               ("dead", "injured", "missing") if getattr(u, k) is not None)
-            stages.add_row(name, f"{fmt.local(u.at, tz)} {u.author}",
-                           u.text + (f"  [{figures}]" if figures else ""))
-        sections.append(_section(t("ui.detail.stages"), stages if d.updates else
-                                 Text(t("ui.detail.none"), style="dim")))
+def _stages(d: Detail, tz, names: dict[str, str]) -> RenderableType:
+    stages = _table(("bold", True), ("dim", True))
+    for u in d.updates:
+        name = t("stage.followup", n=u.seq) if u.stage == "followup" else t(f"stage.{u.stage}")
+        figures = " ".join(f"{t('field.' + k)}{getattr(u, k)}" for k in
+                           ("dead", "injured", "missing") if getattr(u, k) is not None)
+        stages.add_row(name, Text(f"{fmt.local(u.at, tz)} {names.get(u.author, u.author)}"),
+                       Text(u.text + (f"  [{figures}]" if figures else "")))
+    return _section(t("ui.detail.stages"), stages if d.updates else
+                    Text(t("ui.detail.none"), style="dim"))
 
-    if d.instructions:
-        ins = Table(box=None, show_header=False, pad_edge=False, expand=True)
-        ins.add_column(no_wrap=True, style="bold")
-        ins.add_column(no_wrap=True, style="dim")
-        ins.add_column(ratio=1)
-        for i in d.instructions:
-            ins.add_row(i.leader, f"{fmt.local(i.at, tz)} {i.recorded_by}", i.text)
-        sections.append(_section(t("ui.detail.instructions"), ins))
-    else:
-        sections.append(_section(t("ui.detail.instructions"),
-                                 Text(t("ui.detail.none"), style="dim")))
 
-    if kind == "report":
-        plans: list[RenderableType] = []
-        for act, plan, measures in d.activations:
-            head = Text()
-            head.append_text(fmt.badge("report", act.level, 4))
-            head.append(f" {plan.code} {plan.title}", style="bold")
-            if act.deactivated_at:
-                head.append("  " + t("ui.detail.plan_ended", at=fmt.local(act.deactivated_at, tz)),
+def _instructions(d: Detail, tz, names: dict[str, str]) -> RenderableType:
+    if not d.instructions:
+        return _section(t("ui.detail.instructions"), Text(t("ui.detail.none"), style="dim"))
+    ins = _table(("bold", True), ("dim", True))
+    for i in d.instructions:
+        ins.add_row(Text(i.leader), Text(f"{fmt.local(i.at, tz)} {names.get(i.recorded_by, i.recorded_by)}"), Text(i.text))
+    return _section(t("ui.detail.instructions"), ins)
+
+
+def _plans(d: Detail, tz, names: dict[str, str]) -> RenderableType:
+    plans: list[RenderableType] = []
+    for act in d.activations:
+        head = Text()
+        head.append_text(fmt.badge("report", act.level, 4))
+        head.append(f" {act.plan_code} {act.plan_title}", style="bold")
+        if act.deactivated_at:
+            head.append("  " + t("ui.detail.plan_ended", at=fmt.local(act.deactivated_at, tz)),
+                        style="dim")
+        else:
+            head.append("  " + t("ui.detail.plan_active", at=fmt.local(act.activated_at, tz),
+                                 who=names.get(act.activated_by, act.activated_by)), style="#ffaf00")
+        plans.append(head)
+        done = sum(1 for m in act.measures if m.done_at)
+        plans.append(Text(t("ui.detail.checklist", done=done, total=len(act.measures)),
+                          style="dim"))
+        for m in act.measures:
+            line = Text("  ")
+            line.append("[x] " if m.done_at else "[ ] ", style="bold green" if m.done_at else "")
+            line.append(f"{m.idx + 1}. {m.text}")
+            if m.done_at:
+                line.append(f"  {names.get(m.done_by, m.done_by)} {fmt.local(m.done_at, tz, '%H:%M')}",
                             style="dim")
-            else:
-                head.append("  " + t("ui.detail.plan_active", at=fmt.local(act.activated_at, tz),
-                                     who=act.activated_by), style="#ffaf00")
-            plans.append(head)
-            done = sum(1 for m in measures if m.done_at)
-            plans.append(Text(t("ui.detail.checklist", done=done, total=len(measures)),
-                              style="dim"))
-            for m in measures:
-                line = Text("  ")
-                line.append("[x] " if m.done_at else "[ ] ", style="bold green" if m.done_at else "")
-                line.append(f"{m.idx + 1}. {m.text}")
-                if m.done_at:
-                    line.append(f"  {m.done_by} {fmt.local(m.done_at, tz, '%H:%M')}", style="dim")
-                plans.append(line)
-        sections.append(_section(t("ui.detail.plans"), Group(*plans) if plans else
-                                 Text(t("ui.detail.no_plans"), style="dim")))
+            plans.append(line)
+    return _section(t("ui.detail.plans"), Group(*plans) if plans else
+                    Text(t("ui.detail.no_plans"), style="dim"))
 
-    links: list[RenderableType] = []
-    for sv in d.supervision:
-        links.append(Text(f"{sv.ref}  {label('klass', sv.klass)}  "
-                          f"{label('status.supervision', sv.status)}  {sv.title}"))
-    if d.source is not None:
-        links.append(Text(f"{t('ui.detail.source')}: {d.source.ref}"))
-    if links or kind != "supervision":
-        sections.append(_section(t("ui.detail.links"), Group(*links) if links else
-                                 Text(t("ui.detail.none"), style="dim")))
 
+def _timeline(d: Detail, tz, names: dict[str, str] | None = None) -> RenderableType:
+    kind, chain = d.item.KIND, d.item.chain or []
     timeline = Table(box=None, pad_edge=False, expand=True, show_header=True,
                      header_style="dim")
     timeline.add_column(t("ui.timeline.when"), no_wrap=True)
     timeline.add_column(t("ui.timeline.who"), no_wrap=True)
     timeline.add_column(t("ui.timeline.console"), no_wrap=True, style="dim", max_width=18)
     timeline.add_column(t("ui.timeline.what"), no_wrap=True, style="bold")
-    timeline.add_column(t("ui.timeline.change"), ratio=1)
+    timeline.add_column(t("ui.timeline.change"), ratio=1, overflow="fold")
     for e in d.events:
-        change = _change_text(kind, e.before, e.after, chain, tz)
-        note = e.note or ""
+        change = t("health.damaged") if e.damaged else change_text(kind, e.before, e.after,
+                                                                      chain, tz, names)
         text = Text(change)
+        system = e.actor == "system"
+        # the sweep's reason in the interface language, whatever language it was stored in
+        note = t(SYSTEM_NOTES[e.action]) if system and e.action in SYSTEM_NOTES else e.note
         if note:
             text.append(("  " if change else "") + note, style="italic")
-        timeline.add_row(fmt.local(e.at, tz, "%m-%d %H:%M:%S"), e.actor_name or e.actor,
-                         e.console, label("done", e.action), text)
-    sections.append(_section(t("ui.detail.timeline", n=len(d.events)), timeline))
-    return sections
+        who = t("ui.timeline.system") if system else e.actor_name or e.actor
+        timeline.add_row(fmt.local(e.at, tz, "%m-%d %H:%M:%S"), Text(who),
+                         Text(e.console), label("done", e.action), text)
+    return _section(t("ui.detail.timeline", n=len(d.events)), timeline)
 
 
 class RenderedOnce:
@@ -276,7 +273,7 @@ def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(f"── {title} ", style="bold"), body)
 
 
-class DetailScreen(ItemActions, Screen):
+class DetailScreen(ItemScreen):
     """Enter on a row opens it; the same item keys apply, plus the plan keys."""
 
     BINDINGS = [
@@ -292,7 +289,6 @@ class DetailScreen(ItemActions, Screen):
 
     def __init__(self, kind: str, item_id: int) -> None:
         super().__init__()
-        localize_bindings(self)
         self.kind, self.item_id = kind, item_id
         self.detail: Detail | None = None
         self._stale = True  # read the item when the screen (next) resumes
@@ -308,6 +304,21 @@ class DetailScreen(ItemActions, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
+        self.app.published.subscribe(self, self._published)
+
+    def _published(self, published) -> None:
+        """A change to this item: re-read it now if shown, else when the screen resumes."""
+        if not published.touches(self.kind, self.item_id):
+            return
+        if self.app.screen is not self:
+            self._stale = True
+            return
+        change = self.app.others_change(published, self.kind, self.item_id)
+        if change is not None:
+            self.app.notify(t("ui.msg.changed_by", ref=change.ref,
+                              action=label("done", change.action),
+                              who=change.actor_name or change.actor), markup=False)
+        self.reload()
 
     def show(self, kind: str, item_id: int) -> None:
         """Point this (reused) screen at another item; it is read when the screen resumes.
@@ -320,6 +331,7 @@ class DetailScreen(ItemActions, Screen):
         self.detail = None
         self._stale = True
         if self.is_mounted:
+            self.refresh_bindings()  # the footer's keys depend on the kind
             self.query_one("#detail-title", Static).update(t("ui.list.loading"))
             self.query_one("#detail-content", Static).update("")
             body = self.query_one("#detail-body")
@@ -330,9 +342,7 @@ class DetailScreen(ItemActions, Screen):
                 bar.action_close()
 
     def on_screen_resume(self) -> None:
-        # an installed screen misses the header/banner updates made while it was away
-        for header in self.query(DutyHeader):
-            self.app.apply_header_state(header)
+        # an installed screen misses the banner updates made while it was away
         for banner in self.query(AlertBanner):
             banner.sync()
         if self._stale:
@@ -341,6 +351,16 @@ class DetailScreen(ItemActions, Screen):
 
     def focus_main(self) -> None:
         self.query_one("#detail-body").focus()
+
+    def action_item(self, verb: str) -> None:
+        if not unreachable_now(self.app):
+            super().action_item(verb)
+
+    def offers(self, action: str) -> bool:
+        """The footer shows the keys that apply to this item (plans only on a report)."""
+        if action in ("checklist", "end_plan") and self.kind != "report":
+            return False
+        return offers_item_key(self.app, self.kind, action)
 
     def current_target(self) -> Target | None:
         return Target.from_item(self.detail.item) if self.detail else None
@@ -358,6 +378,8 @@ class DetailScreen(ItemActions, Screen):
         kind, item_id = self.kind, self.item_id
         try:
             d = await run_db(self, queries.detail, kind, item_id)
+            names = await run_db(self, names_for, d) if d is not None else {}
+            merged = await run_db(self, merge_queries.detail_block, kind, item_id)  # issue 11
         except DutyError as exc:
             self.app.notify(str(exc), markup=False, severity="error")
             return
@@ -377,21 +399,20 @@ class DetailScreen(ItemActions, Screen):
         title.append("  " + (Target.from_item(item).title or ""), style="bold")
         self.query_one("#detail-title", Static).update(title)
         self.query_one("#detail-content", Static).update(
-            RenderedOnce(Group(*render_detail(d, app.ctx.settings, now))))
-
-    def refresh_rows(self) -> None:
-        pass  # the detail's countdown is refreshed with the item
+            RenderedOnce(Group(*with_merge(render_detail(d, app.ctx.settings, now, names),
+                                           merged, kind))))
 
     # ------------------------------------------------------------------ plans
 
-    def _activations(self, running_only: bool = True) -> list:
+    def activations(self, running_only: bool = True) -> list[ActivationView]:
+        """The item's plan activations as last read (running ones only by default)."""
         if self.detail is None:
             return []
-        return [(a, p, m) for a, p, m in self.detail.activations
+        return [a for a in self.detail.activations
                 if not running_only or a.deactivated_at is None]
 
     async def _choose_activation(self, title: str):
-        acts = self._activations()
+        acts = self.activations()
         if not acts:
             self.app.notify(t("ui.msg.no_active_plan"), severity="warning")
             return None
@@ -400,11 +421,11 @@ class DetailScreen(ItemActions, Screen):
         from screens.forms import ActionPrompt
 
         res = await self.app.push_screen_wait(ActionPrompt(
-            title, "", choices=[(str(a.id), f"{p.code} {p.title} ({label('level', a.level)})")
-                                for a, p, _m in acts]))
+            title, "", choices=[(str(a.id), f"{a.plan_code} {a.plan_title} "
+                                 f"({label('level', a.level)})") for a in acts]))
         if res is None:
             return None
-        return next(x for x in acts if str(x[0].id) == res.choice)
+        return next(a for a in acts if str(a.id) == res.choice)
 
     def action_checklist(self) -> None:
         self.run_worker(self._checklist(), group="flow", exit_on_error=False)
@@ -412,7 +433,7 @@ class DetailScreen(ItemActions, Screen):
     async def _checklist(self) -> None:
         chosen = await self._choose_activation(t("ui.key.checklist"))
         if chosen is not None:
-            await self.app.push_screen_wait(ChecklistScreen(self, chosen[0].id))
+            await self.app.push_screen_wait(ChecklistScreen(chosen, self.current_target()))
             self.reload()
 
     def action_end_plan(self) -> None:
@@ -426,8 +447,9 @@ class DetailScreen(ItemActions, Screen):
         chosen = await self._choose_activation(t("ui.key.end_plan"))
         if chosen is None:
             return
-        act, plan, _m = chosen
-        if not await app.push_screen_wait(ConfirmScreen(t("ui.prompt.end_plan", plan=plan.code))):
+        act = chosen
+        if not await app.push_screen_wait(ConfirmScreen(t("ui.prompt.end_plan",
+                                                            plan=act.plan_code))):
             return
         target = self.current_target()
         await self.commit(lambda: actions.deactivate_plan(app.ctx, app.actor, act.id,
@@ -441,8 +463,13 @@ class DetailScreen(ItemActions, Screen):
 
     @on(CommandBar.Run)
     def _run_command(self, event: CommandBar.Run) -> None:
-        main = self.app.main_screen
-        self.run_worker(main.run_command(event.command), group="flow", exit_on_error=False)
+        from screens.queues import run_typed
+
+        def shown(ref: str) -> Target | None:
+            target = self.current_target()
+            return target if target is not None and target.ref == ref else None
+
+        self.run_worker(run_typed(self, event.command, shown), group="flow", exit_on_error=False)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen
@@ -450,20 +477,30 @@ class DetailScreen(ItemActions, Screen):
         self.app.push_screen(HelpScreen())
 
 
-class ChecklistScreen(ModalScreen[None]):
-    """An activated plan's measures: Enter/Space ticks or unticks one (each an event)."""
+class ChecklistScreen(DutyModalScreen[None]):
+    """An activated plan's measures: Enter/Space ticks or unticks one (each an event).
+
+    It keeps its own copy of the activation and re-reads it after each tick; the
+    detail screen behind re-reads itself when the app publishes the change.
+    """
 
     BINDINGS = [
         Binding("escape", "close", "ui.key.close", id="checklist.close"),
         Binding("space", "toggle", "ui.key.tick", id="checklist.tick"),
     ]
 
-    def __init__(self, owner: DetailScreen, activation_id: int) -> None:
+    def __init__(self, activation: ActivationView, target: Target | None) -> None:
         super().__init__()
-        localize_bindings(self)
-        self.owner, self.activation_id = owner, activation_id
-        self.measures: list = []
-        self.version = 0
+        self.activation, self.target = activation, target
+        self.activation_id = activation.id
+
+    @property
+    def measures(self) -> list:
+        return self.activation.measures
+
+    @property
+    def version(self) -> int:
+        return self.activation.version
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog checklist"):
@@ -476,20 +513,16 @@ class ChecklistScreen(ModalScreen[None]):
         self._show()
 
     def _show(self, keep: int | None = None) -> None:
-        acts = {a.id: (a, p, m) for a, p, m in self.owner._activations(False)}
-        if self.activation_id not in acts:
-            return
-        act, plan, measures = acts[self.activation_id]
-        self.version, self.measures = act.version, measures
+        act = self.activation
         self.query_one("#checklist-title", Label).update(
-            f"{plan.code} {plan.title} — {label('level', act.level)}")
+            Text(f"{act.plan_code} {act.plan_title} — {label('level', act.level)}"))
         options = self.query_one("#measures", OptionList)
         options.clear_options()
-        for m in measures:
+        for m in act.measures:
             mark = "[x]" if m.done_at else "[ ]"
             options.add_option(Option(Text(f"{mark} {m.idx + 1}. {m.text}"), id=str(m.idx)))
-        if measures:
-            options.highlighted = min(keep or 0, len(measures) - 1)
+        if act.measures:
+            options.highlighted = min(keep or 0, len(act.measures) - 1)
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -515,12 +548,17 @@ class ChecklistScreen(ModalScreen[None]):
                          m.idx, done=done, expected_version=self.version)
         except DutyError as exc:
             app.notify(str(exc), markup=False, severity="error")
-        target = self.owner.current_target()
-        if target is not None:
-            app.data_changed(target.kind, target.id)
-        d = await run_db(self, queries.detail, self.owner.kind, self.owner.item_id)
-        if d is not None:
-            self.owner.detail = d
+        if self.target is None:
+            return
+        app.data_changed(self.target.kind, self.target.id)
+        try:
+            d = await run_db(self, queries.detail, self.target.kind, self.target.id)
+        except DutyError as exc:
+            app.notify(str(exc), markup=False, severity="error")
+            return
+        fresh = [a for a in (d.activations if d else []) if a.id == self.activation_id]
+        if fresh:
+            self.activation = fresh[0]
         self._show(keep=index)
 
     def action_close(self) -> None:

@@ -1,6 +1,8 @@
 """Item actions as flows: key → (prompt) → one console.actions call → message → refresh.
 
-Shared by the queue screen and the detail screen (a mixin on each).  The
+Shared by the queue screen and the detail screen (both are ItemScreens).  The
+verb's row in console/verbs.py says everything; the one table here, PROMPTS,
+maps its argument kind to the prompt that collects it.  The
 pre-checks (read-only, role, legal from this status) only save the officer a
 pointless prompt; console/actions.py enforces all of them again under the
 write lock.  Every call passes the version the screen showed, so someone
@@ -10,22 +12,31 @@ refreshed") instead of being overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from textual.screen import Screen
+from textual.binding import ActiveBinding
 from textual.worker import WorkerCancelled
 
-from console import actions, queries, rules
-from console.errors import DutyError
+from console import actions, categories, merge_queries, queries, rules, verbs
+from console.errors import DutyError, StaleVersion
 from console.i18n import label, t
 from console.models import Item
 from console.queries import QueueRow
 from console.settings import LEVELS
+from console.verbs import Verb
+from console.views import SEVERITY_FIELD
 from screens.dbwork import run_db
-from screens.forms import ActionPrompt, Field, FormScreen, PromptResult, format_local_time
-from screens.keymap import BY_VERB
+from screens.forms import (
+    ActionPrompt,
+    ConfirmScreen,
+    Field,
+    FormScreen,
+    PromptResult,
+    format_local_time,
+)
+from screens.keymap import DutyScreen
 
 
 @dataclass(frozen=True)
@@ -47,17 +58,47 @@ class Target:
 
     @classmethod
     def from_item(cls, item: Item) -> Target:
-        severity = {"report": "level", "work_order": "urgency", "supervision": "klass"}[item.KIND]
+        severity = SEVERITY_FIELD[item.KIND]
         title = getattr(item, "title", "") or (getattr(item, "content", "") or "")[:60]
         return cls(item.KIND, item.id, item.ref, item.version, item.status, title,
                    getattr(item, severity))
 
 
-class ItemActions:
-    """Mixin for a Screen that has a current item (``current_target``)."""
+@dataclass(frozen=True)
+class Answer:
+    """What a prompt collected: the verb's argument and an optional note."""
+
+    value: Any = ""
+    note: str = ""
+
+    @property
+    def typed(self) -> bool:
+        return bool(str(self.value or "").strip() or self.note.strip())
+
+
+DONE = Answer("\0done")  # a form saved through its action itself: nothing left to call
+
+Prompt = Callable[["ItemScreen", Verb, Target, "str | None"], Awaitable["Answer | None"]]
+
+
+class ItemScreen(DutyScreen):
+    """A screen with a current item (``current_target``): the item keys act on it.
+
+    key → pre-checks → the prompt of the verb's argument kind (PROMPTS) → one
+    console.actions call in a thread worker → message → refresh.
+    """
 
     def current_target(self) -> Target | None:  # pragma: no cover - each screen overrides
         raise NotImplementedError
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The read-only viewer's footer offers no action key (pressed, one says why)."""
+        active = super().active_bindings
+        if not getattr(self.app, "is_readonly", False):
+            return active
+        return {key: ab._replace(binding=replace(ab.binding, show=False))
+                if ab.binding.action.startswith("item(") else ab for key, ab in active.items()}
 
     # ------------------------------------------------------------------ entry points
 
@@ -65,230 +106,304 @@ class ItemActions:
         self.start_flow(verb, self.current_target())
 
     def start_flow(self, verb: str, target: Target | None, arg: str | None = None) -> None:
-        assert isinstance(self, Screen)
         self.run_worker(self.flow(verb, target, arg), group="flow", exit_on_error=False)
 
     # ------------------------------------------------------------------ the flow
 
-    async def flow(self, verb: str, target: Target | None, arg: str | None = None) -> None:
-        app = self.app  # type: ignore[attr-defined]
+    async def _master_of(self, target: Target) -> Target:
+        try:
+            ref, notice = await run_db(self, merge_queries.resolve, target.ref)
+            if not notice:
+                return target
+            self.app.notify(notice, markup=False)
+            return Target.from_item(await run_db(self, actions.find_item, ref))
+        except DutyError:
+            return target  # the flow's own checks say what is wrong
+
+    def refusal(self, verb: Verb, target: Target | None) -> tuple[str, str] | None:
+        """(message, severity) when the verb cannot apply here; the core checks again."""
+        app: Any = self.app
         if target is None:
-            app.notify(t("ui.msg.no_selection"), severity="warning")
-            return
-        spec = BY_VERB[verb]
+            return t("ui.msg.no_selection"), "warning"
         if app.is_readonly or app.actor.role == "viewer":
-            app.notify(t("error.readonly", who=app.actor.name), severity="warning")
+            return t("error.readonly", who=app.actor.name), "warning"
+        if not verb.applies_to(target.kind):
+            return t("ui.msg.not_for_kind", action=t(verb.help_key),
+                     kind=label("kind", target.kind)), "warning"
+        if verb.legal is not None and not rules.is_legal(verb.rule_name, target.kind,
+                                                         target.status):
+            return t("error.illegal", ref=target.ref, action=label("action", verb.rule_name),
+                     status=label(f"status.{target.kind}", target.status)), "error"
+        if not rules.role_allows(app.actor.role, verb.rule_name):
+            return t("error.role", who=app.actor.name, role=label("role", app.actor.role),
+                     action=label("action", verb.rule_name)), "error"
+        return None
+
+    async def flow(self, name: str, target: Target | None, arg: str | None = None) -> None:
+        app: Any = self.app
+        verb = verbs.by_name(name)
+        if verb is None:
             return
-        if target.kind not in spec.kinds:
-            app.notify(t("ui.msg.not_for_kind", action=t(f"ui.verb.{verb}"),
-                         kind=label("kind", target.kind)), severity="warning")
-            return
-        if spec.rule in rules.LEGAL_FROM and not rules.is_legal(spec.rule, target.kind,
-                                                               target.status):
-            app.notify(t("error.illegal", ref=target.ref, action=label("action", spec.rule),
-                         status=label(f"status.{target.kind}", target.status)),
-                       severity="error")
-            return
-        if not rules.role_allows(app.actor.role, spec.rule):
-            app.notify(t("error.role", who=app.actor.name, role=label("role", app.actor.role),
-                         action=label("action", spec.rule)), severity="error")
+        if target is not None and target.status == "closed" and name not in ("merge", "unmerge"):
+            target = await self._master_of(target)  # 并单: a key on a duplicate acts on the master
+        refused = self.refusal(verb, target)
+        if refused is not None or target is None:
+            message, severity = refused or ("", "warning")
+            app.notify(message, severity=severity)
             return
         try:
-            call = await self.ask(verb, target, arg)
+            answer = await PROMPTS[verb.arg](self, verb, target, arg)
         except WorkerCancelled:
             return
         except DutyError as exc:
             app.notify(str(exc), markup=False, severity="error")
             return
-        if call is None:
+        if answer is None:
             return  # cancelled at the prompt
-        await self.commit(call, target, verb)
-
-    async def commit(self, call: Callable[[], Any], target: Target, verb: str) -> Any:
-        """Run the one action in a thread worker; say what happened; refresh."""
-        app = self.app  # type: ignore[attr-defined]
-        try:
-            result = await run_db(self, call)  # type: ignore[arg-type]
-        except DutyError as exc:
-            app.notify(str(exc), markup=False, severity="error", timeout=8)
+        if answer is DONE:
+            app.notify(t("ui.msg.done", ref=target.ref, action=t(verb.help_key)))
             app.data_changed(target.kind, target.id)
+            return
+        await self.commit_verb(verb, target, answer)
+
+    def call_for(self, verb: Verb, target: Target, answer: Answer) -> Callable[[], Any]:
+        app: Any = self.app
+        ctx, actor = app.ctx, app.actor
+        return lambda: verbs.call(verb, ctx, actor, (target.kind, target.id), answer.value,
+                                  answer.note, expected_version=target.version)
+
+    async def commit_verb(self, verb: Verb, target: Target, answer: Answer) -> Any:
+        """The verb's action with what the officer typed.
+
+        Someone else changed the item first (StaleVersion): what was typed is
+        not dropped; the officer is asked whether to apply it to the item as
+        it is now.
+        """
+        async def stale(error: str) -> Any:
+            return await self.retry_stale(verb, target, answer, error)
+
+        return await self.commit(self.call_for(verb, target, answer), target, verb.name,
+                                 on_stale=stale)
+
+    async def commit(self, call: Callable[[], Any], target: Target | None, verb: str, *,
+                     on_stale: Callable[[str], Awaitable[Any]] | None = None) -> Any:
+        """Run one action in a thread worker; say what happened; refresh."""
+        app: Any = self.app
+        try:
+            result = await run_db(self, call)
+        except DutyError as exc:
+            if target is not None:
+                app.data_changed(target.kind, target.id)
+            if on_stale is not None and isinstance(exc, StaleVersion):
+                return await on_stale(str(exc))
+            app.notify(str(exc), markup=False, severity="error", timeout=8)
             return None
         except Exception as exc:  # noqa: BLE001 - the officer gets a line, not a traceback
             app.notify(t("ui.error.unexpected", error=str(exc) or type(exc).__name__),
                        severity="error", timeout=8)
             return None
-        if verb in ("supervise",) and result is not None:
-            app.notify(t("ui.msg.created", ref=result.ref))
-            app.data_changed("supervision", result.id)
-        else:
+        if target is not None:
             app.notify(t("ui.msg.done", ref=target.ref, action=t(f"ui.verb.{verb}")))
-        app.data_changed(target.kind, target.id)
+            app.data_changed(target.kind, target.id)
         return result
+
+    async def retry_stale(self, verb: Verb, target: Target, answer: Answer, error: str) -> Any:
+        app: Any = self.app
+        if not answer.typed:
+            app.notify(error, markup=False, severity="error", timeout=8)
+            return None
+        if not await self.prompt(ConfirmScreen(t("ui.msg.stale_retry", error=error))):
+            app.notify(error, markup=False, severity="error", timeout=8)
+            return None
+        fresh = Target.from_item(await run_db(self, actions.find_item, (target.kind, target.id)))
+        refused = self.refusal(verb, fresh)
+        if refused is not None:
+            app.notify(refused[0], markup=False, severity=refused[1], timeout=8)
+            return None
+        return await self.commit_verb(verb, fresh, answer)
 
     # ------------------------------------------------------------------ prompts
 
     async def prompt(self, screen: Any) -> Any:
-        return await self.app.push_screen_wait(screen)  # type: ignore[attr-defined]
+        app: Any = self.app
+        return await app.push_screen_wait(screen)
 
-    def _ask_text(self, verb: str, target: Target, *, label_key: str | None = None,
-                  required: bool = False) -> ActionPrompt:
-        return ActionPrompt(t("ui.prompt.title", action=t(f"ui.verb.{verb}"), ref=target.ref),
-                            target.title,
-                            text_label=t(label_key) if label_key else None,
-                            text_required=required)
+    def title_of(self, verb: Verb, target: Target) -> str:
+        return t("ui.prompt.title", action=t(verb.help_key), ref=target.ref)
 
-    async def ask(self, verb: str, target: Target, arg: str | None) -> Callable[[], Any] | None:
-        """Collect what the action needs (from ``arg`` when typed on the command line)."""
-        app = self.app  # type: ignore[attr-defined]
-        ctx, actor = app.ctx, app.actor
-        who = (target.kind, target.id)
-        v = target.version
-        cmd = arg is not None
+    async def ask_text(self, verb: Verb, target: Target, arg: str | None, *,
+                       label_key: str | None = None, required: bool = False,
+                       subtitle: str | None = None) -> Answer | None:
+        if arg is not None:
+            return Answer(arg)
+        res: PromptResult | None = await self.prompt(ActionPrompt(
+            self.title_of(verb, target), target.title if subtitle is None else subtitle,
+            text_label=t(label_key) if label_key else None, text_required=required))
+        return None if res is None else Answer(res.text)
 
-        async def text(label_key: str | None = None, required: bool = False) -> str | None:
-            if cmd:
-                return arg
-            res: PromptResult | None = await self.prompt(
-                self._ask_text(verb, target, label_key=label_key, required=required))
-            return None if res is None else res.text
+    async def ask_choice(self, verb: Verb, target: Target, choices: list[tuple[str, str]],
+                         subtitle: str | None = None, **options: Any) -> Answer | None:
+        res: PromptResult | None = await self.prompt(ActionPrompt(
+            self.title_of(verb, target), target.title if subtitle is None else subtitle,
+            choices=choices, **options))
+        return None if res is None else Answer(res.choice, res.text)
 
-        if verb in ("acknowledge", "escalate", "urge"):
-            note = await text()
-            if note is None:
-                return None
-            fn = {"acknowledge": actions.acknowledge, "escalate": actions.escalate,
-                  "urge": actions.urge}[verb]
-            return lambda: fn(ctx, actor, who, expected_version=v, note=note)
 
-        if verb == "escalate_to":
-            item = await run_db(self, actions.find_item, who)  # type: ignore[arg-type]
-            steps = [(str(i + 1), f"{i + 1}. {name}") for i, (name, _w) in enumerate(item.chain)]
-            if cmd:
-                step, note = arg, ""
-            else:
-                default = str(min(item.step + 2, len(steps)))
-                res = await self.prompt(ActionPrompt(
-                    t("ui.prompt.title", action=t("ui.verb.escalate_to"), ref=target.ref),
-                    t("ui.prompt.current_step", step=item.step_name), choices=steps,
-                    choice_default=default))
-                if res is None:
-                    return None
-                step, note = res.choice, res.text
-            return lambda: actions.escalate(ctx, actor, who, to_step=step, expected_version=v,
-                                            note=note)
+# --------------------------------------------------------------------------- argument kinds → prompt
 
-        if verb == "assign":
-            if cmd:
-                dept = await run_db(self, resolve_department, arg)  # type: ignore[arg-type]
-                note = ""
-            else:
-                depts = await run_db(self, queries.departments, "", 1000)  # type: ignore[arg-type]
-                res = await self.prompt(ActionPrompt(
-                    t("ui.prompt.title", action=t("ui.verb.assign"), ref=target.ref),
-                    target.title, choices=[(d.code, f"{d.code}  {d.name}") for d in depts],
-                    filterable=True))
-                if res is None:
-                    return None
-                dept, note = res.choice, res.text
-            return lambda: actions.assign(ctx, actor, who, dept, expected_version=v, note=note)
 
-        if verb in ("extend", "return", "reopen"):
-            reason = await text("field.reason", required=True)
-            if reason is None:
-                return None
-            if verb == "extend":
-                return lambda: actions.extend(ctx, actor, who, reason, expected_version=v)
-            if verb == "return":
-                return lambda: actions.return_order(ctx, actor, who, reason, expected_version=v)
-            return lambda: actions.reopen(ctx, actor, who, reason, expected_version=v)
+async def _none(screen: ItemScreen, verb: Verb, target: Target, arg: str | None) -> Answer:
+    return Answer("")
 
-        if verb == "follow_up":
-            if cmd:
-                return lambda: actions.follow_up(ctx, actor, who, arg, expected_version=v)
-            form = followup_form(target, ctx, actor)
-            res = await self.prompt(form)
-            if res is not None:  # the form saved through actions.follow_up itself
-                app.notify(t("ui.msg.done", ref=target.ref, action=t("ui.verb.follow_up")))
-                app.data_changed(target.kind, target.id)
-            return None
 
-        if verb in ("instruct", "note", "reply"):
-            body = await text("field.text" if verb != "note" else "field.note", required=True)
-            if body is None:
-                return None
-            fn = {"instruct": actions.instruct, "note": actions.note, "reply": actions.reply}[verb]
-            return lambda: fn(ctx, actor, who, body, expected_version=v)
+async def _note(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                ) -> Answer | None:
+    subtitle = None
+    if verb.rule_name == "escalate" and arg is None:  # say where it goes (issue 10 §6)
+        item = await run_db(screen, actions.find_item, (target.kind, target.id))
+        subtitle = next_step_text(item.chain, item.step, target.title)
+    return await screen.ask_text(verb, target, arg, subtitle=subtitle)
 
-        if verb == "close":
-            key = {"report": "field.final", "supervision": "field.result"}.get(target.kind)
-            body = await text(key, required=key is not None)
-            if body is None:
-                return None
-            return lambda: actions.close(ctx, actor, who, body, expected_version=v)
 
-        if verb == "change_level":
-            if cmd:
-                level, note = arg, ""
-            else:
-                res = await self.prompt(ActionPrompt(
-                    t("ui.prompt.title", action=t("ui.verb.change_level"), ref=target.ref),
-                    target.title, choices=[(lv, label("level", lv)) for lv in LEVELS],
-                    choice_default=target.severity))
-                if res is None:
-                    return None
-                level, note = res.choice, res.text
-            return lambda: actions.change_level(ctx, actor, who, level, expected_version=v,
-                                                note=note)
+def next_step_text(chain: list, step: int, title: str) -> str:
+    if step + 1 >= len(chain):
+        return t("ui.prompt.last_step", step=chain[step][0] if chain else "—")
+    return t("ui.prompt.escalates_to", n=step + 2, step=chain[step + 1][0], title=title)
 
-        if verb == "visit":
-            if cmd:
-                score, _, note = arg.partition(" ")
-            else:
-                res = await self.prompt(ActionPrompt(
-                    t("ui.prompt.title", action=t("ui.verb.visit"), ref=target.ref),
-                    target.title,
-                    choices=[(str(n), t(f"ui.satisfaction.{n}")) for n in range(5, 0, -1)]))
-                if res is None:
-                    return None
-                score, note = res.choice, res.text
-            return lambda: actions.visit(ctx, actor, who, score, note=note, expected_version=v)
 
-        if verb == "supervise":
-            form = supervision_form(ctx, actor, target)
-            res = await self.prompt(form)
-            if res is not None:
-                app.notify(t("ui.msg.created", ref=res.ref))
-                app.data_changed("supervision", res.id)
-                app.data_changed(target.kind, target.id)
-            return None
+async def _reason(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                  ) -> Answer | None:
+    return await screen.ask_text(verb, target, arg, label_key=verb.prompt or "field.reason",
+                                 required=True)
 
-        if verb == "activate_plan":
-            return await self.ask_plan(target)
-        raise AssertionError(verb)
 
-    async def ask_plan(self, target: Target) -> Callable[[], Any] | None:
-        """Choose a plan (suggestions for this report first) and a level."""
-        app = self.app  # type: ignore[attr-defined]
-        suggested, everything = await run_db(self, plan_choices, target.id)  # type: ignore
-        choices = [(p.code, f"★ {p.code}  {p.title}") for p in suggested]
-        seen = {p.code for p in suggested}
-        choices += [(p.code, f"  {p.code}  {p.title}") for p in everything if p.code not in seen]
-        res = await self.prompt(ActionPrompt(
-            t("ui.prompt.title", action=t("ui.verb.activate_plan"), ref=target.ref),
-            t("ui.prompt.plan_hint"), choices=choices, filterable=True))
-        if res is None:
-            return None
-        plan_code = res.choice
-        levels = [lv for lv in LEVELS if lv != "unknown"]
-        level = await self.prompt(ActionPrompt(
-            t("ui.prompt.plan_level", plan=plan_code), target.title,
-            choices=[(lv, label("level", lv)) for lv in levels],
-            choice_default=target.severity if target.severity in levels else "IV"))
-        if level is None:
-            return None
-        ctx, actor = app.ctx, app.actor
-        return lambda: actions.activate_plan(ctx, actor, plan_code, (target.kind, target.id),
-                                             level.choice, note=level.text or res.text)
+async def _text(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                ) -> Answer | None:
+    return await screen.ask_text(verb, target, arg, label_key=verb.prompt or "field.text",
+                                 required=True)
+
+
+async def _closing(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                   ) -> Answer | None:
+    key = {"report": "field.final", "supervision": "field.result"}.get(target.kind)
+    return await screen.ask_text(verb, target, arg, label_key=key, required=key is not None)
+
+
+async def _followup(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                    ) -> Answer | None:
+    if arg is not None:
+        return Answer(arg)
+    app: Any = screen.app
+    res = await screen.prompt(followup_form(target, app.ctx, app.actor))
+    return None if res is None else DONE
+
+
+async def _step(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                ) -> Answer | None:
+    if arg is not None:
+        return Answer(arg)
+    item = await run_db(screen, actions.find_item, (target.kind, target.id))
+    steps = [(str(i + 1), f"{i + 1}. {name}") for i, (name, _w) in enumerate(item.chain)]
+    return await screen.ask_choice(verb, target, steps,
+                                   t("ui.prompt.current_step", step=item.step_name),
+                                   choice_default=str(min(item.step + 2, len(steps))))
+
+
+async def _department(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                      ) -> Answer | None:
+    if arg is not None:
+        return Answer(await run_db(screen, resolve_department, arg))
+    depts = await run_db(screen, queries.departments, "", 1000)
+    return await screen.ask_choice(verb, target, [(d.code, f"{d.code}  {d.name}") for d in depts],
+                                   filterable=True)
+
+
+async def _level(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                 ) -> Answer | None:
+    if arg is not None:
+        return Answer(arg)
+    return await screen.ask_choice(verb, target, [(lv, label("level", lv)) for lv in LEVELS],
+                                   choice_default=target.severity)
+
+
+async def _score(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                 ) -> Answer | None:
+    if arg is not None:
+        return Answer(arg)
+    return await screen.ask_choice(
+        verb, target, [(str(n), t(f"ui.satisfaction.{n}")) for n in range(5, 0, -1)])
+
+
+async def _supervise(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                     ) -> Answer | None:
+    app: Any = screen.app
+    res = await screen.prompt(supervision_form(app.ctx, app.actor, target))
+    if res is None:
+        return None
+    app.notify(t("ui.msg.created", ref=res.ref))
+    app.data_changed("supervision", res.id)
+    return DONE
+
+
+async def _plan(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                ) -> Answer | None:
+    """Choose a plan (suggestions for this report first) and a level."""
+    if arg is not None:
+        return Answer(arg)
+    suggested, everything = await run_db(screen, queries.plan_choices, target.id)
+    choices = [(p.code, f"★ {p.code}  {p.title}") for p in suggested]
+    seen = {p.code for p in suggested}
+    choices += [(p.code, f"  {p.code}  {p.title}") for p in everything if p.code not in seen]
+    plan = await screen.ask_choice(verb, target, choices, t("ui.prompt.plan_hint"),
+                                   filterable=True)
+    if plan is None:
+        return None
+    levels = [lv for lv in LEVELS if lv != "unknown"]
+    level: PromptResult | None = await screen.prompt(ActionPrompt(
+        t("ui.prompt.plan_level", plan=plan.value), target.title,
+        choices=[(lv, label("level", lv)) for lv in levels],
+        choice_default=target.severity if target.severity in levels else "IV"))
+    if level is None:
+        return None
+    return Answer(f"{plan.value} {level.choice}", level.text or plan.note)
+
+
+async def _instruction(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                       ) -> Answer | None:
+    """批示: who gave it (a roster leader, or a name and title), when, what."""
+    if arg is not None:
+        return Answer(arg)
+    from console.shiftwork import leaders
+    from screens.instruction import instruction_form
+
+    app: Any = screen.app
+    res = await screen.prompt(instruction_form(target, app.ctx, app.actor,
+                                               await run_db(screen, leaders, app.ctx.now())))
+    return None if res is None else DONE
+
+
+async def _file(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                ) -> Answer | None:
+    """Receive a scheduled report: the path of its file, or nothing (on paper, by phone)."""
+    return await screen.ask_text(verb, target, arg, label_key="schedule.field.file_prompt")
+
+
+async def _ref(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+               ) -> Answer | None:
+    """merge / link: the other item, its repeat candidates first (issue 11)."""
+    if arg is not None:
+        return Answer(arg)
+    choices = await run_db(screen, lambda: merge_queries.ref_choices(
+        target.kind, target.id, open_only=verb.name == "merge"))
+    return await screen.ask_choice(verb, target, choices, t(verb.prompt), filterable=True)
+
+
+PROMPTS: dict[str, Prompt] = {
+    "none": _none, "note": _note, "reason": _reason, "text": _text, "closing": _closing,
+    "followup": _followup, "step": _step, "department": _department, "level": _level,
+    "score": _score, "supervise": _supervise, "plan": _plan, "file": _file, "ref": _ref,
+    "instruction": _instruction,  # handover and instructions
+}
 
 
 # --------------------------------------------------------------------------- helpers (threads)
@@ -308,13 +423,6 @@ def resolve_department(text: str) -> str:
                       options=" / ".join(d.name for d in found[:6])))
 
 
-def plan_choices(report_id: int) -> tuple[list, list]:
-    from console.models import Report
-
-    report = Report.get_by_id(report_id)
-    return queries.plans_for(report)[:8], queries.plans(limit=500)
-
-
 # --------------------------------------------------------------------------- forms
 
 
@@ -324,15 +432,15 @@ def report_form(ctx, actor, subtypes: list[str], departments: list | None = None
         Field("received_at", t("field.received_at"), "time", True, format_local_time(now, tz)),
         Field("source_unit", t("field.source_unit")),
         Field("reporter", t("field.reporter")),
-        Field("reporter_phone", t("field.reporter_phone")),
+        Field("reporter_phone", t("field.reporter_phone"), "phone"),
         Field("occurred_at", t("field.occurred_at"), "time",
               placeholder=t("ui.form.time_placeholder")),
         Field("place", t("field.place"), required=True),
         Field("category", t("field.category"), "select", True,
               choices=tuple((c, label("category", c)) for c in
                             ("natural", "accident", "health", "security"))),
-        Field("subtype", t("field.subtype"), "select",
-              choices=tuple((s, subtype_label(s)) for s in subtypes)),
+        Field("subtype", t("field.subtype"), "select", depends_on="category",  # "cat/sub" or "sub"
+              choices=tuple((s, subtype_label(s), c) for c, _, s in (x.rpartition("/") for x in subtypes))),
         Field("level", t("field.level"), "select", True, "unknown",
               choices=tuple((lv, label("level", lv)) for lv in LEVELS)),
         Field("sensitive", t("ui.form.sensitive"), "bool"),
@@ -373,7 +481,7 @@ def work_order_form(ctx, actor, departments: list) -> FormScreen:
     fields = [
         Field("received_at", t("field.received_at"), "time", True, format_local_time(now, tz)),
         Field("caller", t("field.caller"), required=True),
-        Field("phone", t("field.phone")),
+        Field("phone", t("field.phone"), "phone"),
         Field("address", t("field.address"), required=True),
         Field("cause", t("ui.form.cause"), required=True),
         Field("course", t("ui.form.course")),
@@ -393,9 +501,11 @@ def work_order_form(ctx, actor, departments: list) -> FormScreen:
         return actions.create_work_order(
             ctx, actor, content=content, type=v["type"], urgency=v["urgency"],
             received_at=v["received_at"], caller=v["caller"], phone=v["phone"],
-            address=v["address"], category=v["category"], department=v["department"] or None)
+            address=v["address"], department=v["department"] or None,
+            category=categories.lookup(v["category"]).name if v["category"] else "")
 
-    return FormScreen(t("ui.form.new_work_order"), fields, submit)
+    return FormScreen(t("ui.form.new_work_order"), fields, submit,  # repeats shown live
+                      watch=lambda raw: merge_queries.intake_note(ctx.settings, ctx.now(), raw))
 
 
 def supervision_form(ctx, actor, source: Target | None, departments: list | None = None
@@ -429,10 +539,19 @@ def followup_form(target: Target, ctx, actor) -> FormScreen:
         Field("missing", t("field.missing"), "int", placeholder=t("ui.form.unchanged")),
     ]
 
+    expected = [target.version]
+
     def submit(v: dict[str, Any]) -> Item:
-        return actions.follow_up(ctx, actor, (target.kind, target.id), v["text"], dead=v["dead"],
-                                 injured=v["injured"], missing=v["missing"],
-                                 expected_version=target.version)
+        who = (target.kind, target.id)
+        try:
+            return actions.follow_up(ctx, actor, who, v["text"], dead=v["dead"],
+                                     injured=v["injured"], missing=v["missing"],
+                                     expected_version=expected[0])
+        except StaleVersion as exc:
+            # the form stays open with what was typed; saving again applies it to the
+            # item as it is now (the officer has seen who changed it)
+            expected[0] = actions.find_item(who).version
+            raise StaleVersion(t("ui.msg.stale_resave", error=str(exc))) from None
 
     return FormScreen(t("ui.form.follow_up", ref=target.ref), fields, submit,
                       subtitle=target.title)

@@ -24,6 +24,7 @@ SEVERITY_STYLE = {
                    "normal": ""},
     "supervision": {"urgent": "bold white on red3", "normal": "bold black on yellow",
                     "complex": "bold white on blue"},
+    "scheduled": {},
 }
 BAND_STYLE = {"ok": "", "near": "bold #ffaf00", "overdue": "bold red blink"}
 
@@ -47,7 +48,8 @@ def countdown(deadline: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def severity_label(kind: str, value: str) -> str:
-    group = {"report": "level_short", "work_order": "urgency", "supervision": "klass"}[kind]
+    group = {"report": "level_short", "work_order": "urgency", "supervision": "klass",
+             "scheduled": "schedule.cadence"}[kind]
     if kind == "supervision":
         return t(f"ui.klass_short.{value}")
     return label(group, value)
@@ -73,6 +75,13 @@ def fit(value: str, width: int, *, center: bool = False, right: bool = False) ->
         else:
             text.append(" " * gap)
     return text
+
+
+def count(noun: str, n: int | str) -> str:
+    """"1 item" / "3 items": the plural form of ``noun`` for ``n`` (locale plural.<noun>)."""
+    form = "one" if n == 1 else "other"
+    value = f"{n:,}" if isinstance(n, int) else n
+    return t(f"plural.{noun}.{form}", n=value)
 
 
 def status_label(kind: str, status: str) -> str:

@@ -19,15 +19,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
+from console import rules
 from console.clock import to_local, to_utc_naive
 from console.errors import DutyError
 from console.i18n import t
 from screens.dbwork import run_db
-from screens.keymap import localize_bindings
+from screens.keymap import DutyModalScreen
 
 # --------------------------------------------------------------------------- results
 
@@ -75,10 +75,23 @@ def format_local_time(at: dt.datetime, tz: dt.tzinfo) -> str:
     return to_local(at, tz).strftime("%Y-%m-%d %H:%M")
 
 
+# --------------------------------------------------------------------------- keys
+
+# Tab as a *priority* binding: keys that arrive in one read (a paste, a slow SSH link
+# bunching `AAA<Tab>BBB`) are dispatched one after another to the focused widget, and
+# an ordinary binding only runs once its key has bubbled up from that widget — after
+# the keys behind it were already handed to the same field.  A priority binding moves
+# the focus before the next key is dispatched.
+NEXT_FIELD = [
+    Binding("tab", "app.focus_next", show=False, priority=True, id="form.next"),
+    Binding("shift+tab", "app.focus_previous", show=False, priority=True, id="form.previous"),
+]
+
+
 # --------------------------------------------------------------------------- confirm
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(DutyModalScreen[bool]):
     """A yes/no question: y or Enter for yes, n or Esc for no."""
 
     BINDINGS = [
@@ -88,7 +101,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, question: str) -> None:
         super().__init__()
-        localize_bindings(self)
         self.question = question
 
     def compose(self) -> ComposeResult:
@@ -103,7 +115,7 @@ class ConfirmScreen(ModalScreen[bool]):
 # --------------------------------------------------------------------------- prompt
 
 
-class ActionPrompt(ModalScreen[PromptResult | None]):
+class ActionPrompt(DutyModalScreen[PromptResult | None]):
     """One key opens it, Enter confirms: an optional choice list and a text line.
 
     ``text_required`` turns the text from an optional note into a required
@@ -112,6 +124,7 @@ class ActionPrompt(ModalScreen[PromptResult | None]):
     """
 
     BINDINGS = [
+        *NEXT_FIELD,
         Binding("escape", "cancel", "ui.key.cancel", id="prompt.cancel"),
         Binding("up", "move(-1)", "ui.key.up", show=False, id="prompt.up"),
         Binding("down", "move(1)", "ui.key.down", show=False, id="prompt.down"),
@@ -123,7 +136,6 @@ class ActionPrompt(ModalScreen[PromptResult | None]):
                  text_required: bool = False, numeric: bool = False,
                  text_default: str = "") -> None:
         super().__init__()
-        localize_bindings(self)
         self.title_text, self.subtitle = title, subtitle
         self.choices = choices
         self.choice_default = choice_default
@@ -143,8 +155,8 @@ class ActionPrompt(ModalScreen[PromptResult | None]):
                     yield Input(placeholder=t("ui.form.filter"), id="filter")
                 yield OptionList(*self._options(""), id="choices")
             yield Label(self.text_label, classes="field-label")
-            yield Input(value=self.text_default, id="text",
-                        type="integer" if self.numeric else "text")
+            # never type="integer": it drops letters without a word (confirm says so)
+            yield Input(value=self.text_default, id="text")
             yield Label("", id="error", classes="error", markup=False)
             yield Label(t("ui.form.prompt_hint"), classes="hint")
 
@@ -163,6 +175,8 @@ class ActionPrompt(ModalScreen[PromptResult | None]):
                     options.highlighted = 0
             elif options.option_count:
                 options.highlighted = 0
+            if self.filterable:  # ↑/↓ move the list from the filter; Tab goes on to the note
+                options.can_focus = False
             (self.query_one("#filter") if self.filterable else options).focus()
         else:
             self.query_one("#text").focus()
@@ -226,11 +240,47 @@ class ActionPrompt(ModalScreen[PromptResult | None]):
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text / int / time / select / bool
+    kind: str = "text"  # text / int / phone / time / select / bool
     required: bool = False
     default: str = ""
-    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    # (value, label), or (value, label, parent) where the list follows ``depends_on``'s
+    # value: a choice shows under its parent only ("" = under any)
+    choices: tuple[tuple[str, ...], ...] = ()
     placeholder: str = ""
+    depends_on: str = ""
+
+
+def field_error(f: Field, raw: str) -> str:
+    """The message beside a field whose text cannot be its kind ("" when it can)."""
+    if not raw:
+        return ""
+    if f.kind == "int" and not raw.isdigit():
+        return t("ui.form.bad_number")
+    if f.kind == "phone" and not rules.is_phone(raw):
+        return t("ui.form.bad_phone")
+    return ""
+
+
+def select_options(f: Field, parent: str) -> list[tuple[str, str]]:
+    """(label, value) of a select, those under ``parent`` only when it depends on one."""
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for value, label, *under in f.choices:
+        if f.depends_on and parent and under and under[0] not in ("", parent):
+            continue
+        if value not in seen:
+            seen.add(value)
+            out.append((label, value))
+    return out
+
+
+class Tick(Checkbox):
+    """A check box whose unticked state is an empty box (Textual draws a dim X, which
+    reads as ticked wherever the colours do not come through)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's class attribute, per state
+        return "X" if self.value else " "
 
 
 async def save_in_worker(screen: Any, status: Label, submit: Callable[[dict[str, Any]], Any],
@@ -252,22 +302,26 @@ async def save_in_worker(screen: Any, status: Label, submit: Callable[[dict[str,
     return False, None
 
 
-class FormScreen(ModalScreen[FormResult | None]):
+class FormScreen(DutyModalScreen[FormResult | None]):
     """A modal form: fields with their messages beside them; Ctrl+S saves."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "ui.key.save", id="form.save"),
         Binding("escape", "cancel", "ui.key.cancel", id="form.cancel"),
+        *NEXT_FIELD,
     ]
 
     def __init__(self, title: str, fields: list[Field],
-                 submit: Callable[[dict[str, Any]], Any], *, subtitle: str = "") -> None:
+                 submit: Callable[[dict[str, Any]], Any], *, subtitle: str = "",
+                 watch: Callable[[dict[str, Any]], str] | None = None) -> None:
         super().__init__()
-        localize_bindings(self)
         self.title_text, self.subtitle = title, subtitle
         self.fields = fields
         self.submit = submit
         self.saving = False
+        # a live note under the fields (repeat candidates, issue 11): ``watch`` runs in a
+        # thread worker with the raw values, a moment after the typing stops
+        self.watch, self._watch_timer = watch, None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
@@ -281,27 +335,69 @@ class FormScreen(ModalScreen[FormResult | None]):
                         yield Label(f"{mark}{f.label}", classes="field-label")
                         yield self._widget(f)
                     yield Label("", id=f"err-{f.name}", classes="error field-error")
+            if self.watch is not None:
+                yield Label("", id="form-note", classes="hint", markup=False)
             yield Label("", id="form-error", classes="error", markup=False)
             yield Label(t("ui.form.form_hint"), classes="hint")
+
+    def _field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
 
     def _widget(self, f: Field):
         wid = f"f-{f.name}"
         if f.kind == "select":
-            return Select([(label, value) for value, label in f.choices], id=wid,
+            parent = self._field(f.depends_on) if f.depends_on else None
+            return Select(select_options(f, parent.default if parent else ""), id=wid,
                           value=f.default if f.default else Select.NULL,
                           allow_blank=not f.required or not f.default, prompt=f.placeholder or "—")
         if f.kind == "bool":
-            return Checkbox(t("ui.yes"), value=f.default == "1", id=wid)
-        return Input(value=f.default, placeholder=f.placeholder, id=wid,
-                     type="integer" if f.kind == "int" else "text")
+            return Tick(t("ui.yes"), value=f.default == "1", id=wid)
+        # never type="integer": it drops letters without a word, and 0 was saved
+        return Input(value=f.default, placeholder=f.placeholder, id=wid)
 
     @on(Input.Changed)
     @on(Select.Changed)
     def _edited(self, event: Any) -> None:
-        """A field being corrected loses its message."""
+        """A field being corrected loses its message; a number or phone field says at once
+        when its text cannot be one; a select's dependent lists follow it."""
         name = (event.control.id or "").removeprefix("f-")
-        for beside in self.query(f"#err-{name}"):
-            beside.set_class(False, "-shown")
+        f = self._field(name)
+        if f is None:
+            return
+        message = field_error(f, event.value.strip()) if isinstance(event, Input.Changed) else ""
+        for beside in self.query(f"#err-{name}").results(Label):
+            beside.update(message)
+            beside.set_class(bool(message), "-shown")
+        if isinstance(event, Select.Changed):
+            self._follow(name, "" if event.value is Select.NULL else str(event.value))
+        if self.watch is not None and self.is_mounted:
+            if self._watch_timer is not None:
+                self._watch_timer.stop()
+            self._watch_timer = self.set_timer(0.3, self._run_watch)
+
+    def _run_watch(self) -> None:
+        self.run_worker(self._watched(), exclusive=True, group="form-watch",
+                        exit_on_error=False)
+
+    async def _watched(self) -> None:
+        raw = self.raw_values()
+        try:
+            note = await run_db(self, self.watch, raw)
+        except DutyError as exc:
+            note = str(exc)
+        self.query_one("#form-note", Label).update(note)
+
+    def _follow(self, parent: str, value: str) -> None:
+        """Refill the selects that depend on ``parent``, keeping a choice still offered."""
+        for f in self.fields:
+            if f.depends_on != parent:
+                continue
+            select = self.query_one(f"#f-{f.name}", Select)
+            kept = select.value
+            options = select_options(f, value)
+            select.set_options(options)
+            if kept is not Select.NULL and any(v == kept for _label, v in options):
+                select.value = kept
 
     def on_mount(self) -> None:
         first = self.fields[0]
@@ -337,11 +433,10 @@ class FormScreen(ModalScreen[FormResult | None]):
                     errors[f.name] = t("error.required", field=f.label)
                 values[f.name] = None if f.kind in ("int", "time") else ""
                 continue
-            if f.kind == "int":
-                if not raw.isdigit():
-                    errors[f.name] = t("ui.form.bad_number")
-                else:
-                    values[f.name] = int(raw)
+            if f.kind in ("int", "phone") and field_error(f, raw):
+                errors[f.name] = field_error(f, raw)
+            elif f.kind == "int":
+                values[f.name] = int(raw)
             elif f.kind == "time":
                 try:
                     values[f.name] = parse_local_time(raw, tz, now)

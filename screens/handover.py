@@ -1,113 +1,116 @@
-"""交接班: the handover report of the current shift, handing over, saving the report to a file.
+"""交接班 to the 三清 standard: the handover screen (``H``).
 
-``H`` on the main screen opens it.  The report (console.handover.handover_report)
-and the shift, the next shift and the roster are read in a thread worker; the
-handover itself is one ``actions.handover`` call with the version the screen
-showed, so a shift someone else handed over in between is refused, not doubled.
+It shows the shift being handed over and the next one, the three 清 (to fill in or
+to confirm), the items handed over, the roster warnings and the report.  ``h`` hands
+over (交班: a person on the shift), ``a`` accepts (接班: a person on the next shift,
+confirming each 清), ``t`` takes over for an absent officer (接管, with a reason),
+``w`` saves the report where the officer says (pre-filled with the archive path).
+Reads and actions run in thread workers; each step is one ``console.actions`` call
+with the version the screen showed, and the report is then archived.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import WorkerFailed, get_current_worker
+from textual.worker import get_current_worker
 
-from console import actions, queries, rules
+from console import actions, shiftwork
 from console.context import Context
 from console.errors import DutyError
-from console.handover import handover_report
+from console.handover import archive, archive_path, handover_report, save_report
+from console.handover_cli import result_line
 from console.i18n import label, t
-from console.models import Person, Shift
+from console.textsafe import one_line, visible
 from screens import fmt
-from screens.dbwork import in_db, run_db
-from screens.forms import ActionPrompt
-from screens.keymap import localize_bindings
-from screens.widgets.alerts import AlertBanner
+from screens.dbwork import first_line, in_db, report_failure, run_db
+from screens.forms import ActionPrompt, Field, FormScreen
+from screens.keymap import DutyScreen
+from screens.widgets.alerts import Alert, AlertBanner
 from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
 
-NOBODY = "__nobody__"  # the "not named" choice in the takeover list
+THREE = ("situation", "problems", "tasks")
 
 
 @dataclass(frozen=True)
-class ShiftInfo:
-    """The current shift as the screen showed it (plain data, no ORM)."""
+class HandoverView:
+    """What the screen shows, read in one worker: plain values, text made safe."""
 
-    id: int
-    ref: str
-    version: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    handed_over_at: dt.datetime | None
-    handed_over_by: str | None
-    taken_over_by: str | None
-    note: str
-
-
-@dataclass(frozen=True)
-class HandoverData:
     report: str
     generated_at: dt.datetime
-    shift: ShiftInfo | None
-    next_ref: str | None
-    next_primary: str | None  # login of the next shift's 主班
-    roster: tuple[tuple[str, str, str], ...]  # (login, name, role) of active non-viewers
-    names: dict[str, str]  # login → name, for the status line
-    summary: str  # the one-line pre-filled handover note
+    shift_id: int | None
+    shift_ref: str | None
+    version: int
+    submitted: bool
+    done: bool  # accepted or taken over
+    taken_over: bool  # … taken over (接管), with a reason
+    incoming_ref: str | None
+    three: dict[str, str]
+    my_post: str | None
+    my_next_post: str | None
+    warnings: tuple[str, ...]
+    summary: str  # pre-fills 情况清
+    archive: str
 
 
-def read_handover(ctx: Context) -> HandoverData:
-    """Everything the screen shows (thread; one connection)."""
+def read_handover(ctx: Context, actor: Any) -> HandoverView:
     now = ctx.now()
-    report = handover_report(ctx, now)
-    team = queries.duty_team(now)
-    cur = team.shift
-    shift = None
-    if cur is not None:
-        shift = ShiftInfo(cur.id, cur.ref, cur.version, cur.starts_at, cur.ends_at,
-                          cur.handed_over_at, cur.handed_over_by, cur.taken_over_by,
-                          cur.handover_note or "")
-    after = cur.starts_at if cur is not None else now
-    nxt = (Shift.select().where(Shift.starts_at > after).order_by(Shift.starts_at).first())
-    next_primary = None
-    if nxt is not None and nxt.primary_id:
-        person = Person.get_or_none(Person.id == nxt.primary_id)
-        next_primary = person.login if person is not None else None
-    people = list(Person.select().where(Person.active == True)  # noqa: E712
-                  .order_by(Person.login).limit(2000))
-    roster = tuple((p.login, p.name, p.role) for p in people if p.role != "viewer")
-    open_counts = {k: queries.count(queries.QueueFilter(k)) for k in queries.KINDS}
-    overdue = sum(queries.count(queries.QueueFilter(k, overdue_only=True, now=now))
-                  for k in queries.KINDS)
-    plans = len(queries.active_activations())
-    summary = t("ui.handover.summary", reports=open_counts["report"],
-                orders=open_counts["work_order"], items=open_counts["supervision"],
-                overdue=overdue, plans=plans)
-    return HandoverData(report, now, shift, nxt.ref if nxt is not None else None, next_primary,
-                        roster, {p.login: p.name for p in people}, summary)
+    st = shiftwork.state(ctx, actor.login, now)
+    s = st.shift
+    three = {name: visible(getattr(s, name) or "") for name in THREE} if s else {}
+    counts = {"report": 0, "work_order": 0, "supervision": 0}
+    for kind, _id, _ref in st.items:
+        counts[kind] = counts.get(kind, 0) + 1
+    summary = t("ui.handover_three.summary", reports=counts["report"],
+                orders=counts["work_order"], items=counts["supervision"])
+    return HandoverView(visible(handover_report(ctx, now, actor)), now,
+                        s.id if s else None, s.ref if s else None, s.version if s else 0,
+                        bool(s and s.handed_over_at), bool(s and s.accepted_at),
+                        bool(s and s.takeover_reason),
+                        st.incoming.ref if st.incoming else None, three, st.my_post,
+                        st.my_next_post, tuple(st.warnings), summary,
+                        str(archive_path(ctx, s.ref if s else None, now)))
 
 
-def file_name(data: HandoverData, tz) -> str:
-    if data.shift is not None:
-        return f"handover-{data.shift.ref}.txt"
-    return f"handover-{fmt.local(data.generated_at, tz, '%Y%m%d-%H%M')}.txt"
+def roster_alerts(app: Any) -> None:
+    """In the console's team refresh (thread): each roster warning once per console."""
+    try:
+        lines = in_db(shiftwork.warnings, app.ctx, app.ctx.now())
+    except Exception:  # noqa: BLE001 - the header's own read reports an outage
+        return
+    seen = app.__dict__.setdefault("_roster_warned", set())
+    new = [w for w in lines if w not in seen]
+    if not new:
+        return
+    seen.update(new)
+    at = fmt.local(app.ctx.now(), app.ctx.settings.tz, "%H:%M")
+
+    def post() -> None:
+        for w in new:
+            app.alerts.append(Alert("shift", 0, "", w, at))
+        app.publish(alerts=True)
+
+    app.call_from_thread(post)
 
 
-class HandoverScreen(Screen):
-    """The report, scrollable; h hands over, w writes it to a file, Ctrl+R regenerates."""
+class HandoverScreen(DutyScreen):
+    """The handover; h 交班, a 接班, t 接管, w save, Ctrl+R regenerate."""
 
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "ui.key.back", id="handover.back"),
-        Binding("h", "hand_over", "ui.handover.key_hand_over", id="handover.hand_over"),
+        Binding("h", "submit", "ui.handover.key_hand_over", id="handover.hand_over"),
+        Binding("a", "accept", "ui.handover_three.key_accept", id="handover.accept"),
+        Binding("t", "take_over", "ui.handover_three.key_take_over", id="handover.take_over"),
         Binding("w", "write_file", "ui.handover.key_write", id="handover.write"),
         Binding("ctrl+r", "reload", "ui.key.reload", id="handover.reload"),
     ]
@@ -119,8 +122,7 @@ class HandoverScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__(id="handover")
-        localize_bindings(self)
-        self.data: HandoverData | None = None
+        self.data: HandoverView | None = None
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -140,8 +142,9 @@ class HandoverScreen(Screen):
     @work(thread=True, exclusive=True, group="handover")
     def load(self, app) -> None:
         try:
-            data = in_db(read_handover, app.ctx)
+            data = in_db(read_handover, app.ctx, app.actor)
         except Exception as exc:  # noqa: BLE001 - a busy or unreachable database: say so
+            report_failure(app, exc, "handover")
             app.call_from_thread(self._failed, exc)
             return
         if not get_current_worker().is_cancelled:
@@ -151,133 +154,195 @@ class HandoverScreen(Screen):
         self.query_one("#handover-status", Static).update(
             Text(t("ui.error.unexpected", error=str(exc) or type(exc).__name__), style="red"))
 
-    def _loaded(self, data: HandoverData) -> None:
+    def _loaded(self, data: HandoverView) -> None:
         self.data = data
         self.query_one("#handover-text", Static).update(Text(data.report))
         self.query_one("#handover-status", Static).update(self.status_text())
 
-    def _when(self, at: dt.datetime | None) -> str:
-        return fmt.local(at, self.app.ctx.settings.tz, "%Y-%m-%d %H:%M") if at else "—"
-
-    def _who(self, login: str | None) -> str:
-        if not login:
-            return t("ui.handover.nobody")
-        assert self.data is not None
-        name = self.data.names.get(login)
-        return f"{name} ({login})" if name else login
-
     def status_text(self) -> Text:
-        data = self.data
-        if data is None:
+        d = self.data
+        if d is None:
             return Text(t("ui.list.loading"))
-        s = data.shift
-        if s is None:
-            return Text(t("ui.handover.no_shift"), style="dim")
-        line = Text(t("ui.handover.shift", ref=s.ref, start=self._when(s.starts_at),
-                      end=self._when(s.ends_at)), style="bold")
-        line.append("  ")
-        if s.handed_over_at is None:
-            line.append(t("ui.handover.open"), style="#ffaf00")
+        if d.shift_ref is None:
+            line = Text(t("ui.handover.no_shift"), style="dim")
         else:
-            line.append(self.recorded_line(), style="bold green")
-            if s.note:
-                line.append("\n" + t("ui.handover.note_line", note=s.note), style="dim")
+            line = Text(t("ui.handover_three.shift", ref=d.shift_ref,
+                          next=d.incoming_ref or "—"), style="bold")
+            line.append("  ")
+            state, style = self._state(d)
+            line.append(state, style=style)
+            line.append("\n" + self._you(d), style="dim")
+        for w in d.warnings:
+            line.append("\n⚠ " + w, style="#ffaf00")
         return line
 
-    def recorded_line(self) -> str:
-        assert self.data is not None and self.data.shift is not None
-        s = self.data.shift
-        return t("ui.handover.recorded", at=self._when(s.handed_over_at),
-                 by=self._who(s.handed_over_by), to=self._who(s.taken_over_by))
+    def _state(self, d: HandoverView) -> tuple[str, str]:
+        if d.done:
+            key = "state_taken" if d.taken_over else "state_done"
+            return t(f"ui.handover_three.{key}"), "bold green"
+        if d.submitted:
+            return t("ui.handover_three.state_submitted"), "#ffaf00"
+        return t("ui.handover_three.state_open"), "#ffaf00"
+
+    def _you(self, d: HandoverView) -> str:
+        if d.my_post:
+            return t("ui.handover_three.you_out", post=label("field", d.my_post))
+        if d.my_next_post:
+            key = "you_in_done" if d.done else "you_in"
+            return t(f"ui.handover_three.{key}", post=label("field", d.my_next_post))
+        return t("ui.handover_three.you_none")
 
     def action_reload(self) -> None:
         self.load(self.app)
 
-    # ------------------------------------------------------------------ hand over
+    # ------------------------------------------------------------------ the steps
 
-    def action_hand_over(self) -> None:
-        if not self.busy:
-            self.run_worker(self._hand_over(), group="flow", exit_on_error=False)
-
-    async def _hand_over(self) -> None:
-        app = self.app
-        data = self.data
+    def _can_act(self) -> HandoverView | None:
+        app: Any = self.app
+        if self.busy or self.data is None:
+            return None
         if app.is_readonly or app.actor.role == "viewer":
             app.notify(t("error.readonly", who=app.actor.name), severity="warning")
-            return
-        if not rules.role_allows(app.actor.role, "handover"):
-            app.notify(t("error.role", who=app.actor.name, role=label("role", app.actor.role),
-                         action=label("action", "handover")), severity="error")
-            return
-        if data is None:
-            return
-        shift = data.shift
-        if shift is None:
+            return None
+        if self.data.shift_id is None:
             app.notify(t("ui.handover.nothing"), severity="warning")
+            return None
+        return self.data
+
+    def action_submit(self) -> None:
+        if self._can_act() is not None:
+            self.run_worker(self._submit(), group="flow", exit_on_error=False)
+
+    def action_accept(self) -> None:
+        if self._can_act() is not None:
+            self.run_worker(self._accept(), group="flow", exit_on_error=False)
+
+    def action_take_over(self) -> None:
+        if self._can_act() is not None:
+            self.run_worker(self._take_over(), group="flow", exit_on_error=False)
+
+    async def _submit(self) -> None:
+        app: Any = self.app
+        d = self.data
+        assert d is not None
+        ctx, actor = app.ctx, app.actor
+        fields = [Field("situation", label("field", "situation"), required=True,
+                        default=d.three.get("situation") or d.summary),
+                  Field("problems", label("field", "problems"), required=True,
+                        default=d.three.get("problems", "")),
+                  Field("tasks", label("field", "tasks"), required=True,
+                        default=d.three.get("tasks", ""))]
+
+        def submit(v: dict[str, Any]) -> Any:
+            shift = actions.submit_handover(ctx, actor, d.shift_id, situation=v["situation"],
+                                            problems=v["problems"], tasks=v["tasks"],
+                                            expected_version=d.version)
+            archive(ctx, actor, shift.ref)
+            return SimpleNamespace(KIND="shift", id=shift.id, ref=shift.ref, shift=shift)
+
+        await self._step(FormScreen(t("ui.handover_three.submit_title", ref=d.shift_ref),
+                                    fields, submit,
+                                    subtitle=t("ui.handover_three.submit_hint")),
+                         lambda: t("ui.handover_three.submitted", ref=d.shift_ref))
+
+    async def _accept(self) -> None:
+        app: Any = self.app
+        d = self.data
+        assert d is not None
+        ctx, actor = app.ctx, app.actor
+        fields = [Field(name, t("ui.handover_three.confirm", what=label("field", name)),
+                        "bool", required=True) for name in THREE]
+        shown = "\n".join(t("handover.three_line", what=label("field", name),
+                            text=one_line(d.three.get(name) or "—")[:200]) for name in THREE)
+        fields.append(Field("note", t("field.note")))
+        done: list[Any] = []
+
+        def submit(v: dict[str, Any]) -> Any:
+            result = actions.accept_handover(ctx, actor, d.shift_id, note=v["note"],
+                                             confirmed=[n for n in THREE if v[n]],
+                                             expected_version=d.version)
+            archive(ctx, actor, result.shift.ref)
+            done.append(result)
+            return SimpleNamespace(KIND="shift", id=result.shift.id, ref=result.shift.ref)
+
+        await self._step(FormScreen(t("ui.handover_three.accept_title", ref=d.shift_ref),
+                                    fields, submit,
+                                    subtitle=shown + "\n" + t("ui.handover_three.accept_hint")),
+                         lambda: result_line(done[0], actor.name))
+
+    async def _take_over(self) -> None:
+        app: Any = self.app
+        d = self.data
+        assert d is not None
+        res = await app.push_screen_wait(ActionPrompt(
+            t("ui.handover_three.take_over_title", ref=d.shift_ref),
+            t("ui.handover_three.take_over_hint"), text_required=True,
+            text_label=t("field.reason")))
+        if res is None:
             return
-        if shift.handed_over_at is not None:
-            app.notify(t("error.handed_over", ref=shift.ref) + " — " + self.recorded_line(),
-                       severity="error")
-            return
-        choices = [(NOBODY, t("ui.handover.nobody"))]
-        choices += [(login, f"{name}  ({login}, {label('role', role)})")
-                    for login, name, role in data.roster if login != app.actor.login]
-        known = {c[0] for c in choices}
-        default = data.next_primary if data.next_primary in known else NOBODY
-        hint = (t("ui.handover.next_hint", ref=data.next_ref) if data.next_ref
-                else t("ui.handover.no_next"))
+        ctx, actor = app.ctx, app.actor
+
+        def call() -> str:
+            result = actions.take_over_shift(ctx, actor, d.shift_id, reason=res.text,
+                                             expected_version=d.version)
+            archive(ctx, actor, result.shift.ref)
+            return result_line(result, actor.name)
+
         self.busy = True
         try:
-            res = await app.push_screen_wait(ActionPrompt(
-                t("ui.handover.title", ref=shift.ref), hint, choices=choices,
-                choice_default=default, filterable=True, text_label=t("ui.handover.note_label"),
-                text_default=data.summary))
-            if res is None:
-                return
-            to_login = "" if res.choice in (None, NOBODY) else res.choice
-            ctx, actor = app.ctx, app.actor
-            try:
-                done = await run_db(self, actions.handover, ctx, actor, shift.id, res.text,
-                                    to_login=to_login, expected_version=shift.version)
-            except DutyError as exc:
-                app.notify(str(exc), markup=False, severity="error", timeout=8)
-                self.load(app)
-                return
-            except Exception as exc:  # noqa: BLE001 - a line for the officer, not a traceback
-                app.notify(t("ui.error.unexpected", error=str(exc) or type(exc).__name__),
-                           severity="error", timeout=8)
-                return
-            app.notify(t("ui.handover.done", ref=done.ref, at=self._when(done.handed_over_at),
-                         to=self._who(to_login)), timeout=8)
-            self.load(app)
-            if hasattr(app, "refresh_team"):
-                app.refresh_team()
+            line = await run_db(self, call)
+        except DutyError as exc:
+            app.notify(str(exc), markup=False, severity="error", timeout=10)
+            return
+        except Exception as exc:  # noqa: BLE001 - a line for the officer, not a traceback
+            app.notify(t("ui.error.unexpected", error=first_line(exc)), severity="error")
+            return
         finally:
             self.busy = False
+            self.load(app)
+        self._changed(line)
+
+    async def _step(self, form: FormScreen, message: Any) -> None:
+        app: Any = self.app
+        self.busy = True
+        try:
+            res = await app.push_screen_wait(form)
+        finally:
+            self.busy = False
+        self.load(app)
+        if res is not None:
+            self._changed(message())
+
+    def _changed(self, line: str) -> None:
+        app: Any = self.app
+        app.notify(line, timeout=10)  # the lists refresh from the change feed
+        if hasattr(app, "refresh_team"):
+            app.refresh_team()
 
     # ------------------------------------------------------------------ save to a file
 
-    def file_text(self) -> str:
-        assert self.data is not None
-        text = self.data.report
-        s = self.data.shift
-        if s is not None and s.handed_over_at is not None:
-            text += "\n\n" + self.recorded_line()
-            if s.note:
-                text += "\n" + t("ui.handover.note_line", note=s.note)
-        return text + "\n"
+    def action_write_file(self) -> None:
+        if self.data is not None and not self.busy:
+            self.run_worker(self._write_file(), group="flow", exit_on_error=False)
 
-    async def action_write_file(self) -> None:
-        if self.data is None:
-            return
-        path = Path.cwd() / file_name(self.data, self.app.ctx.settings.tz)
-        text = self.file_text()
-        worker = self.run_worker(lambda: path.write_text(text, encoding="utf-8"), thread=True,
-                                 group="handover-file", exit_on_error=False)
+    async def _write_file(self) -> None:
+        app: Any = self.app
+        assert self.data is not None
+        self.busy = True
         try:
-            await worker.wait()
-        except WorkerFailed as failed:
-            self.app.notify(t("ui.handover.write_failed", path=str(path),
-                              error=str(failed.error)), severity="error", timeout=8)
+            res = await app.push_screen_wait(ActionPrompt(
+                t("ui.handover_three.write_title"), t("ui.handover_three.write_hint"),
+                text_label=t("ui.handover_three.write_label"), text_required=True,
+                text_default=self.data.archive))
+        finally:
+            self.busy = False
+        if res is None:
             return
-        self.app.notify(t("ui.handover.written", path=str(path)), timeout=8)
+        text, target = self.data.report, res.text.strip()
+        ours = target == self.data.archive  # the archive folder is made when missing
+        try:
+            path = await run_db(self, save_report, target, text, make_dir=ours)
+        except DutyError as exc:
+            app.notify(str(exc), markup=False, severity="error", timeout=10)
+            return
+        app.notify(t("ui.handover.written", path=str(path)), timeout=8)

@@ -1,6 +1,8 @@
-"""The ? screen: every key, from the same tables the bindings are built from."""
+"""The ? screen: every key, from the verb table the bindings are built from."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -8,11 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from console import verbs
 from console.i18n import t
-from screens.keymap import ITEM_KEYS, localize_bindings
+from screens.keymap import DutyModalScreen, key_of
 
 GENERAL = (
     ("1 2 3 4", "ui.key.tabs"), ("↑ ↓ j k", "ui.key.move"), ("PgUp PgDn Home End", "ui.key.pages"),
@@ -20,14 +22,11 @@ GENERAL = (
     ("F", "ui.key.filters"), ("m", "ui.key.mine"), ("!", "ui.key.overdue_only"),
     ("z", "ui.key.scope"), ("N, Ctrl+N", "ui.key.new"), (":", "ui.key.command"),
     ("A", "ui.key.ack_alerts"), ("H", "ui.key.handover"), ("M", "ui.key.admin"),
+    ("G", "ui.key.figures"),
     ("Ctrl+R", "ui.key.reload"),
     ("Ctrl+P", "ui.key.palette"), ("?", "ui.key.help"), ("Ctrl+Q", "ui.key.quit"),
 )
 DETAIL = (("k", "ui.key.checklist"), ("P", "ui.key.end_plan"))
-COMMANDS = (":ack REF [note]", ":esc REF [STEP]", ":assign REF DEPT", ":urge REF",
-            ":extend REF reason", ":return REF reason", ":fu REF text", ":ins REF text",
-            ":close REF [text]", ":reopen REF reason", ":note REF text", ":level REF II",
-            ":reply REF text", ":visit REF 1-5 [note]", ":open REF")
 
 
 def _table(rows) -> Table:
@@ -39,8 +38,11 @@ def _table(rows) -> Table:
     return table
 
 
-def help_renderable() -> Group:
-    item_rows = [(k.key, t(f"ui.verb.{k.verb}") + _kinds(k.kinds)) for k in ITEM_KEYS]
+def help_renderable(app: Any = None) -> Group:
+    """The keys and commands, from the verb table (with the site's rebound keys)."""
+    item_rows = [(key_of(app, v.binding_id, v.key), t(v.help_key) + _kinds(v.kinds))
+                 for v in verbs.with_key()]
+    commands = [v.usage for v in verbs.with_command()]
     return Group(
         Text(t("ui.help.items"), style="bold underline"), _table(item_rows), Text(""),
         Text(t("ui.help.general"), style="bold underline"),
@@ -49,28 +51,27 @@ def help_renderable() -> Group:
         _table([(k, t(d)) for k, d in DETAIL]), Text(""),
         Text(t("ui.help.commands"), style="bold underline"),
         Text(t("ui.help.commands_hint"), style="dim"),
-        Text("\n".join(COMMANDS)),
+        Text("\n".join(commands)),
     )
 
 
 def _kinds(kinds: tuple[str, ...]) -> str:
-    if len(kinds) == 3:
+    if set(kinds) >= set(verbs.KINDS):
         return ""
     return "  (" + ", ".join(t(f"ui.queue.{k}") for k in kinds) + ")"
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DutyModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "ui.key.close", id="help.close")]
 
     def __init__(self) -> None:
         super().__init__()
-        localize_bindings(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Label(t("ui.help.title"), classes="dialog-title")
             with VerticalScroll():
-                yield Static(help_renderable())
+                yield Static(help_renderable(self.app))
             yield Label(t("ui.help.hint"), classes="hint")
 
     def on_mount(self) -> None:

@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -17,9 +16,10 @@ from textual.worker import get_current_worker
 from console import queries
 from console.i18n import label, t
 from console.models import Plan
+from console.textsafe import one_line
 from screens import fmt
-from screens.dbwork import in_db
-from screens.keymap import localize_bindings
+from screens.dbwork import guarded
+from screens.keymap import DutyScreen
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.footer import DutyFooter
 from screens.widgets.header import DutyHeader
@@ -86,7 +86,6 @@ class PlansPane(Vertical):
 
     def __init__(self) -> None:
         super().__init__(id="pane-plans")
-        localize_bindings(self)
         self.plans: dict[str, Plan] = {}
 
     def compose(self) -> ComposeResult:
@@ -116,15 +115,16 @@ class PlansPane(Vertical):
 
     @work(thread=True, exclusive=True, group="plans")
     def load(self, search: str, app) -> None:
-        plans = in_db(queries.plans, search, 500)
-        if not get_current_worker().is_cancelled:
+        plans = guarded(app, "plans", queries.plans, search, 500)
+        if plans is not None and not get_current_worker().is_cancelled:
             app.call_from_thread(self._loaded, plans)
 
     def _loaded(self, plans: list[Plan]) -> None:
         self.plans = {p.code: p for p in plans}
         options = self.query_one("#plan-list", OptionList)
         options.clear_options()
-        options.add_options([Option(Text(f"{p.code:<10} {p.title}"), id=p.code) for p in plans])
+        options.add_options([Option(Text(one_line(f"{p.code:<10} {p.title}")), id=p.code)
+                             for p in plans])
         if plans:
             options.highlighted = 0
 
@@ -147,14 +147,13 @@ class PlansPane(Vertical):
         self.app.push_screen(PlanScreen(code))
 
 
-class PlanScreen(Screen):
+class PlanScreen(DutyScreen):
     """One plan in full; Esc goes back."""
 
     BINDINGS = [Binding("escape,q", "app.pop_screen", "ui.key.back", id="plan.back")]
 
     def __init__(self, code: str) -> None:
         super().__init__()
-        localize_bindings(self)
         self.code = code
 
     def compose(self) -> ComposeResult:
@@ -175,8 +174,9 @@ class PlanScreen(Screen):
             acts = [a for a, p in queries.active_activations(200) if p.code == self.code]
             return plan, acts
 
-        plan, acts = in_db(read)
-        app.call_from_thread(self._loaded, plan, acts)
+        got = guarded(app, "plan", read)
+        if got is not None:
+            app.call_from_thread(self._loaded, *got)
 
     def _loaded(self, plan: Plan | None, acts: list) -> None:
         body = self.query_one("#plan-full", Static)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -11,31 +12,56 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Input, Label, Select, Static, TabbedContent, TabPane
 
-from console import actions, queries, rules
-from console.commands import Command
+from console import actions, queries, rules, search
+from console.commands import Command, resolved
 from console.errors import DutyError
 from console.i18n import label, t
 from console.queries import QueueFilter
 from screens import fmt
-from screens.dbwork import run_db
-from screens.flows import ItemActions, Target, report_form, supervision_form, work_order_form
-from screens.keymap import item_bindings, localize_bindings
+from screens.bulkflow import bulk_flow
+from screens.dbwork import run_db, unreachable_now
+from screens.flows import ItemScreen, Target, report_form, supervision_form, work_order_form
+from screens.keymap import DutyModalScreen, item_bindings
 from screens.plans import PlansPane
 from screens.widgets.alerts import AlertBanner
+from screens.widgets.columns import heading
 from screens.widgets.commandbar import CommandBar
-from screens.widgets.footer import DutyFooter
+from screens.widgets.footer import DutyFooter, offers_item_key
 from screens.widgets.header import DutyHeader
-from screens.widgets.itemlist import ItemList, heading
+from screens.widgets.itemlist import ItemList
 
-KINDS = ("report", "work_order", "supervision")
-TABS = ("report", "work_order", "supervision", "plans")
+KINDS = ("report", "work_order", "supervision", "scheduled")
+TABS = ("report", "work_order", "supervision", "plans", "scheduled")
 FIRST_TAB = "report"
 SEVERITIES = {"report": ("I", "II", "III", "IV", "unknown"),
               "work_order": ("very_urgent", "urgent", "normal"),
-              "supervision": ("urgent", "normal", "complex")}
+              "supervision": ("urgent", "normal", "complex"),
+              "scheduled": ("weekly", "monthly", "seasonal")}
+
+
+async def run_typed(screen, command: Command,
+                    shown: Callable[[str], Target | None]) -> None:
+    """A typed command acts on the item as ``screen`` shows it (``shown``), else as stored."""
+    command, notice = await run_db(screen, resolved, command)  # 并单: DUP → its master
+    if notice:
+        screen.app.notify(notice, markup=False)
+    target = shown(command.ref)
+    if target is None:
+        try:
+            item = await run_db(screen, actions.find_item, command.ref)
+        except DutyError as exc:
+            screen.app.notify(str(exc), markup=False, severity="error")
+            return
+        target = Target.from_item(item)
+    if command.action == "open":
+        screen.app.open_detail(target.kind, target.id)
+        return
+    verb = command.action
+    if verb == "escalate" and command.arg:
+        verb = "escalate_to"
+    await screen.flow(verb, target, command.arg)
 
 
 class QueuePane(Vertical):
@@ -52,7 +78,9 @@ class QueuePane(Vertical):
         yield Input(placeholder=t("ui.search.placeholder"), classes="search",
                     id=f"search-{self.kind}")
         yield Static("", classes="list-heading", id=f"heading-{self.kind}")
-        yield ItemList(QueueFilter(self.kind), id=f"list-{self.kind}", autoload=self.autoload)
+        unit = getattr(self.app, "unit", None)  # a unit liaison: its department only
+        yield ItemList(QueueFilter(self.kind, unit=unit), id=f"list-{self.kind}",
+                       autoload=self.autoload)
 
     @property
     def item_list(self) -> ItemList:
@@ -65,17 +93,24 @@ class QueuePane(Vertical):
         lists, headings = self.query(ItemList), self.query(".list-heading")
         if not lists or not headings:  # resized while still composing
             return
-        width = lists.first().size.width or self.size.width
+        width = lists.first(ItemList).content_width or self.size.width
         headings.first(Static).update(heading(self.kind, width))
 
     def describe(self) -> None:
-        f = self.item_list.filter
-        parts = [t("ui.filter.count", n="…" if self.total is None else f"{self.total:,}"),
-                 t(f"ui.scope.{f.scope}")]
+        lst = self.item_list
+        f = lst.filter
+        # the list's own count: None from the moment the question changed ("counting…",
+        # never the previous answer); a search's is capped like the header's ("999+")
+        n = lst.counted
+        shown = (t("ui.list.counting") if n is None else
+                 fmt.count("items", f"{search.CAP}+") if lst.capped else fmt.count("items", n))
+        parts = [shown, t(f"ui.scope.{f.scope}")]
         if f.status:
             parts.append(label(f"status.{self.kind}", f.status))
         if f.severity:
             parts.append(fmt.severity_label(self.kind, f.severity))
+        if f.unit is not None:
+            parts.append(t("unitdesk.view", unit=f.unit or "-"))
         if f.department:
             parts.append(f.department)
         if f.mine:
@@ -84,8 +119,14 @@ class QueuePane(Vertical):
             parts.append(t("ui.filter.overdue"))
         if f.unacked_only:
             parts.append(t("ui.filter.unacked"))
+        if f.repeats_only:
+            parts.append(t("merge.filter.repeats"))
         if f.search:
             parts.append(t("ui.filter.search", text=f.search))
+            if n is not None and lst.partial:
+                parts.append(t("ui.list.partial", n=f"{search.SHORT_SCAN:,}"))
+        if self.item_list.marks:
+            parts.append(t("ui.storm.marked", n=len(self.item_list.marks)))
         line = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
         line.append("   " + t("ui.filter.hint"), style="dim")
         self.query_one(".filter-line", Static).update(line)
@@ -95,6 +136,7 @@ class QueuePane(Vertical):
         self.total = event.total
         self.describe()
         self.update_heading()
+        self.call_after_refresh(self.update_heading)  # a scrollbar may have come or gone
 
 
 @dataclass(frozen=True)
@@ -108,9 +150,10 @@ class FilterChoice:
     mine: bool
     overdue_only: bool
     unacked_only: bool
+    repeats_only: bool = False  # 重复投诉 (issue 11)
 
 
-class FilterScreen(ModalScreen[FilterChoice | None]):
+class FilterScreen(DutyModalScreen[FilterChoice | None]):
     BINDINGS = [
         Binding("ctrl+s", "apply", "ui.key.apply", id="filter.apply"),
         Binding("escape", "cancel", "ui.key.cancel", id="filter.cancel"),
@@ -119,7 +162,6 @@ class FilterScreen(ModalScreen[FilterChoice | None]):
 
     def __init__(self, flt: QueueFilter, departments: list[tuple[str, str]], me: str) -> None:
         super().__init__()
-        localize_bindings(self)
         self.flt, self.departments, self.me = flt, departments, me
 
     def compose(self) -> ComposeResult:
@@ -145,6 +187,8 @@ class FilterScreen(ModalScreen[FilterChoice | None]):
             yield Checkbox(t("ui.filter.mine"), f.mine is not None, id="flt-mine")
             yield Checkbox(t("ui.filter.overdue"), f.overdue_only, id="flt-overdue")
             yield Checkbox(t("ui.filter.unacked"), f.unacked_only, id="flt-unacked")
+            if kind == "work_order":
+                yield Checkbox(t("merge.filter.repeats"), f.repeats_only, id="flt-repeats")
             yield Label(t("ui.filter.dialog_hint"), classes="hint")
 
     def on_mount(self) -> None:
@@ -153,7 +197,7 @@ class FilterScreen(ModalScreen[FilterChoice | None]):
     def _value(self, name: str) -> str | None:
         try:
             value = self.query_one(f"#flt-{name}", Select).value
-        except Exception:  # noqa: BLE001 - a select the kind does not have
+        except NoMatches:  # a select the kind does not have
             return None
         return None if value is Select.NULL else str(value)
 
@@ -162,7 +206,8 @@ class FilterScreen(ModalScreen[FilterChoice | None]):
             self._value("scope") or "open", self._value("status"), self._value("severity"),
             self._value("department"), self.query_one("#flt-mine", Checkbox).value,
             self.query_one("#flt-overdue", Checkbox).value,
-            self.query_one("#flt-unacked", Checkbox).value))
+            self.query_one("#flt-unacked", Checkbox).value,
+            repeats_only=any(c.value for c in self.query("#flt-repeats").results(Checkbox))))
 
     def action_reset(self) -> None:
         self.dismiss(FilterChoice("open", None, None, None, False, False, False))
@@ -171,7 +216,7 @@ class FilterScreen(ModalScreen[FilterChoice | None]):
         self.dismiss(None)
 
 
-class MainScreen(ItemActions, Screen):
+class MainScreen(ItemScreen):
     """Queues 1–3 and plans 4; the item keys act on the highlighted row."""
 
     BINDINGS = [
@@ -181,6 +226,7 @@ class MainScreen(ItemActions, Screen):
         Binding("3", "show('supervision')", "ui.key.tab_supervision", show=False,
                 id="tab.supervision"),
         Binding("4", "show('plans')", "ui.key.tab_plans", show=False, id="tab.plans"),
+        Binding("5", "show('scheduled')", "schedule.key.tab", show=False, id="tab.scheduled"),
         Binding("slash", "search", "ui.key.search", id="queue.search"),
         Binding("F", "filters", "ui.key.filters", show=False, id="queue.filters"),
         Binding("m", "toggle('mine')", "ui.key.mine", show=False, id="queue.mine"),
@@ -193,14 +239,17 @@ class MainScreen(ItemActions, Screen):
         Binding("A", "ack_alerts", "ui.key.ack_alerts", show=False, id="app.ack_alerts"),
         Binding("H", "handover", "ui.key.handover", show=False, id="app.handover"),
         Binding("M", "admin", "ui.key.admin", show=False, id="app.admin"),
+        Binding("G", "figures", "ui.key.figures", show=False, id="app.figures"),
         Binding("ctrl+r", "reload", "ui.key.reload", show=False, id="app.reload"),
         Binding("escape", "escape", "ui.key.cancel", show=False, id="queue.escape"),
+        # marks (storms): Space, * (all shown under the filter); Esc clears them
+        Binding("space", "mark", "ui.key.mark", show=False, id="queue.mark"),
+        Binding("asterisk", "mark_all", "ui.key.mark_all", show=False, id="queue.mark_all"),
         *item_bindings(),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="main")
-        localize_bindings(self)
 
     def compose(self) -> ComposeResult:
         yield DutyHeader()
@@ -239,6 +288,11 @@ class MainScreen(ItemActions, Screen):
     def lists(self) -> list[ItemList]:
         return list(self.query(ItemList))
 
+    def offers(self, action: str) -> bool:
+        """The footer shows only the keys that apply to this queue's items (and none that
+        write on a read-only console)."""
+        return offers_item_key(self.app, self.active_kind, action)
+
     def current_target(self) -> Target | None:
         pane = self.pane()
         if pane is None:
@@ -258,7 +312,10 @@ class MainScreen(ItemActions, Screen):
         pane = self.pane()
         if pane is not None:
             pane.item_list.start()  # switched to before the deferred start: read it now
-        self.call_after_refresh(self.focus_main)
+            self.set_timer(0.05, pane.update_heading)  # laid out while hidden: stale width
+        # the first activation can land after a quick `:` on a slow start: keep that focus
+        self.call_after_refresh(lambda: isinstance(self.focused, CommandBar) or self.focus_main())
+        self.refresh_bindings()  # the footer's keys depend on the queue
 
     @on(ItemList.Counted)
     def _first_counted(self, event: ItemList.Counted) -> None:
@@ -281,21 +338,10 @@ class MainScreen(ItemActions, Screen):
 
     # ------------------------------------------------------------------ data
 
-    def reload(self, kind: str | None = None) -> None:
-        for item_list in self.lists():
-            if kind is None or item_list.kind == kind:
-                item_list.reload()
-
     def action_reload(self) -> None:
-        self.reload()
+        for item_list in self.lists():
+            item_list.reload()
         self.app.refresh_counters()
-
-    def refresh_rows(self) -> None:
-        """Repaint (countdowns move on) without reading anything."""
-        pane = self.pane()
-        if pane is not None:  # the clock ticks while a pane is still composing: no list yet
-            for item_list in pane.query(ItemList):
-                item_list.refresh()
 
     @on(ItemList.Opened)
     def _opened(self, event: ItemList.Opened) -> None:
@@ -335,12 +381,20 @@ class MainScreen(ItemActions, Screen):
             search.value = ""
             search.remove_class("-open")
             self.focus_main()
+        elif pane.item_list.clear_marks():
+            self.app.notify(t("ui.storm.cleared"))
+            pane.describe()
 
     async def action_filters(self) -> None:
         pane = self.pane()
         if pane is None:
             return
-        depts = await run_db(self, lambda: [(d.code, d.name) for d in queries.departments("", 500)])
+        try:
+            depts = await run_db(self, lambda: [(d.code, d.name)
+                                                for d in queries.departments("", 500)])
+        except DutyError as exc:  # unreachable, or an unexpected error already logged
+            self.app.notify(str(exc), markup=False, severity="error")
+            return
 
         def apply(choice: FilterChoice | None) -> None:
             if choice is None:
@@ -348,7 +402,8 @@ class MainScreen(ItemActions, Screen):
             flt = pane.item_list.filter.with_(
                 scope=choice.scope, status=choice.status, severity=choice.severity,
                 department=choice.department, mine=self.app.actor.login if choice.mine else None,
-                overdue_only=choice.overdue_only, unacked_only=choice.unacked_only)
+                overdue_only=choice.overdue_only, unacked_only=choice.unacked_only,
+                repeats_only=choice.repeats_only)
             pane.item_list.set_filter(flt)
             pane.describe()
 
@@ -384,7 +439,7 @@ class MainScreen(ItemActions, Screen):
     async def _new(self) -> None:
         app = self.app
         kind = self.active_kind
-        if kind == "plans":
+        if kind in ("plans", "scheduled"):  # scheduled reports come from the cadence rules
             app.notify(t("ui.msg.new_in_queue"), severity="warning")
             return
         if app.is_readonly:
@@ -394,19 +449,25 @@ class MainScreen(ItemActions, Screen):
             app.notify(t("error.role", who=app.actor.name, role=label("role", app.actor.role),
                          action=label("action", "create")), severity="error")
             return
-        ctx, actor = app.ctx, app.actor
-        if kind == "report":
-            plans = await run_db(self, queries.plans, "", 500)
-            subtypes = sorted({p.subtype for p in plans} | {"other"})
-            form = report_form(ctx, actor, subtypes)
-        else:
-            depts = await run_db(self, queries.departments, "", 500)
-            form = (work_order_form(ctx, actor, depts) if kind == "work_order"
-                    else supervision_form(ctx, actor, None, depts))
+        try:
+            form = await self._new_form(kind)
+        except DutyError as exc:  # unreachable, or an unexpected error already logged
+            app.notify(str(exc), markup=False, severity="error")
+            return
         result = await app.push_screen_wait(form)
         if result is not None:
             app.notify(t("ui.msg.created", ref=result.ref))
             app.data_changed(result.kind, result.id)
+
+    async def _new_form(self, kind: str):
+        ctx, actor = self.app.ctx, self.app.actor
+        if kind == "report":
+            plans = await run_db(self, queries.plans, "", 500)
+            subtypes = sorted({f"{p.category}/{p.subtype}" for p in plans} | {"other"})
+            return report_form(ctx, actor, subtypes)
+        depts = await run_db(self, queries.departments, "", 500)
+        return (work_order_form(ctx, actor, depts) if kind == "work_order"
+                else supervision_form(ctx, actor, None, depts))
 
     # ------------------------------------------------------------------ command line, alerts
 
@@ -418,27 +479,68 @@ class MainScreen(ItemActions, Screen):
         self.run_worker(self.run_command(event.command), group="flow", exit_on_error=False)
 
     async def run_command(self, command: Command) -> None:
-        """A typed command acts on the item as this console shows it (if it is shown)."""
-        target = None
-        for item_list in self.lists():
-            for row in list(item_list._pages.values()):
-                for r in row:
-                    if r.ref == command.ref:
-                        target = Target.from_row(r)
-        if target is None:
-            try:
-                item = await run_db(self, actions.find_item, command.ref)
-            except DutyError as exc:
-                self.app.notify(str(exc), markup=False, severity="error")
-                return
-            target = Target.from_item(item)
-        if command.action == "open":
-            self.app.open_detail(target.kind, target.id)
+        await run_typed(self, command, self.shown_target)
+
+    def action_item(self, verb: str) -> None:
+        if unreachable_now(self.app):
             return
-        verb = command.action
-        if verb == "escalate" and command.arg:
-            verb = "escalate_to"
-        await self.flow(verb, target, command.arg)
+        pane = self.pane()
+        if pane is not None and pane.item_list.marks:  # marked rows: the verb acts on them all
+            marked = [Target.from_row(r) for r in pane.item_list.marked_rows()]
+            self.run_worker(self._bulk(pane, verb, marked), group="flow", exit_on_error=False)
+            return
+        super().action_item(verb)
+
+    async def _bulk(self, pane: QueuePane, verb: str, targets: list[Target]) -> None:
+        if await bulk_flow(self, verb, targets) is not None:
+            pane.item_list.clear_marks()
+            pane.describe()
+
+    # ------------------------------------------------------------------ marks (storms)
+
+    def action_mark(self) -> None:
+        pane = self.pane()
+        if pane is not None and pane.item_list.toggle_mark() is not None:
+            pane.describe()
+
+    def action_mark_all(self) -> None:
+        self.run_worker(self._mark_all(), group="flow", exit_on_error=False)
+
+    async def _mark_all(self) -> None:
+        """Mark every item the queue shows under its filter — bounded by console.bulk_max."""
+        pane = self.pane()
+        if pane is None:
+            return
+        flt, most = pane.item_list.filter, self.app.ctx.settings.bulk_max
+        if flt.overdue_only:
+            flt = flt.with_(now=self.app.ctx.now())
+
+        def read() -> tuple[int, list]:
+            total = queries.count(flt)
+            return total, queries.window(flt, 0, total) if 0 < total <= most else []
+
+        try:
+            total, rows = await run_db(self, read)
+        except DutyError as exc:
+            self.app.notify(str(exc), markup=False, severity="error")
+            return
+        if total > most:
+            self.app.notify(t("bulk.too_many", n=total, max=most), severity="warning")
+            return
+        if not rows:
+            self.app.notify(t("ui.storm.nothing_shown"), severity="warning")
+            return
+        pane.item_list.set_marks(rows)
+        pane.describe()
+        self.app.notify(t("ui.storm.mark_all", n=len(rows)))
+
+    def shown_target(self, ref: str) -> Target | None:
+        """The item ``ref`` as one of this screen's queues shows it, if one does."""
+        for item_list in self.lists():
+            row = item_list.find_loaded(ref)
+            if row is not None:
+                return Target.from_row(row)
+        return None
 
     def action_help(self) -> None:
         from screens.help import HelpScreen
@@ -446,7 +548,7 @@ class MainScreen(ItemActions, Screen):
         self.app.push_screen(HelpScreen())
 
     def action_ack_alerts(self) -> None:
-        self.app.ack_alerts()
+        self.app.ack_alerts()  # opens the alert list (screens/alerts.py)
 
     def action_handover(self) -> None:
         try:
@@ -455,6 +557,11 @@ class MainScreen(ItemActions, Screen):
             self.app.notify(t("ui.msg.handover_pending"), severity="warning")
             return
         self.app.push_screen(module.HandoverScreen())
+
+    def action_figures(self) -> None:
+        from screens.figures import FiguresScreen
+
+        self.app.push_screen(FiguresScreen())
 
     def action_admin(self) -> None:
         from screens.admin import open_admin

@@ -20,13 +20,25 @@ class Alert:
 
 
 class AlertBanner(Widget):
-    """Shows the newest alert and how many more wait; hidden when there are none."""
+    """Shows the newest alert and how many more wait; hidden when there are none.
+
+    In the flow under the header, not docked: two widgets docked to the top overlap,
+    and the banner hid the header's clock and duty team.
+    """
 
     DEFAULT_CSS = """
-    AlertBanner { height: auto; max-height: 3; dock: top; display: none;
+    AlertBanner { height: auto; max-height: 3; display: none;
                   background: $error; color: $text; text-style: bold; padding: 0 1; }
     AlertBanner.-active { display: block; }
     """
+
+    def on_mount(self) -> None:
+        self.app.published.subscribe(self, self._published)
+        self.sync()
+
+    def _published(self, published) -> None:
+        if published.alerts:
+            self.sync()
 
     def render(self) -> Text:
         alerts: list[Alert] = self.app.alerts

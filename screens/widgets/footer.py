@@ -11,13 +11,54 @@ only when the shown keys differ from what it shows.
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # not exported; the shown keys are filtered
+
+_ITEM = re.compile(r"^item\('(\w+)'\)$")
+WRITING = {"new", "checklist", "end_plan"}  # keys besides the item verbs that change data
+
+
+def offers_item_key(app, kind: str, action: str) -> bool:
+    """Whether an item key is worth showing for an item of ``kind`` on this console."""
+    match = _ITEM.match(action)
+    if match is None:
+        return not (action in WRITING and app.is_readonly)
+    if app.is_readonly:
+        return False
+    kinds = _verb_kinds(match.group(1))
+    return kinds is None or kind in kinds
+
+
+def _verb_kinds(name: str) -> tuple[str, ...] | None:
+    """The kinds a verb applies to: from the core's verb table where there is one
+    (console/verbs.py, issue 8 §1), else from the screens' key table."""
+    try:
+        from console import verbs
+    except ImportError:
+        from screens.keymap import BY_VERB
+
+        spec = BY_VERB.get(name)
+        return spec.kinds if spec is not None else None
+    verb = verbs.by_name(name)
+    return verb.kinds if verb is not None else None
 
 
 class DutyFooter(Footer):
-    """Footer that skips a recompose when its keys did not change."""
+    """Footer that skips a recompose when its keys did not change.
+
+    The palette key is docked right *over* the row of keys; when the keys are
+    wider than the screen (80 columns in Chinese) a wide character under its
+    edge garbled it ("命令  板").  The keys' own row stops short of it instead.
+    """
+
+    DEFAULT_CSS = """
+    DutyFooter { padding-right: 12; }
+    DutyFooter FooterKey.-command-palette { background: $panel; }
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -28,7 +69,7 @@ class DutyFooter(Footer):
         """What compose would show: every shown binding, enabled state and tooltip."""
         shown = tuple((b.key, b.key_display, b.description, b.action, b.group, enabled, tooltip)
                       for (_node, b, enabled, tooltip) in self.screen.active_bindings.values()
-                      if b.show)
+                      if b.show and self._offered(b.action))
         palette = (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE
                    and self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING))
         if palette:
@@ -36,9 +77,23 @@ class DutyFooter(Footer):
             palette = (b.key, b.description, enabled, b.tooltip or tooltip)
         return shown, palette, self.compact
 
+    def _offered(self, action: str) -> bool:
+        """Whether the screen offers this key here (a 12345 order has no 续报, a read-only
+        console no action keys).  The key itself still answers, with a line saying why."""
+        offered = getattr(self.screen, "offers", None)
+        return offered(action) if offered is not None else True
+
     def compose(self) -> ComposeResult:
         self._shown = self._signature() if self._bindings_ready else None
-        yield from super().compose()
+        keys = 0
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "-command-palette" not in widget.classes:
+                if not self._offered(widget.action):
+                    continue
+                keys += 1
+            yield widget
+        if self._bindings_ready:
+            self.styles.grid_size_columns = keys
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

@@ -18,9 +18,10 @@ from console import db as dbmod
 from tests.conftest import drop_pg_schema, make_pg_schema, pg_available
 
 # children before parents, so plain DELETEs never trip a foreign key
-_TABLES = ("activation_measure", "plan_activation", "report_update", "instruction", "event",
+_TABLES = ("item_link",  # merge and repeats (0008)
+           "activation_measure", "plan_activation", "report_update", "instruction", "event",
            "counter", "shift", "work_order", "supervision_item", "report", "plan", "person",
-           "department")
+           "scheduled_report", "department")
 
 
 def _migrated(url: str) -> None:

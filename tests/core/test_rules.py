@@ -47,9 +47,15 @@ def test_written_report_deadline_per_level(cfg, level, minutes):
         ("written", T0 + minutes * M)
 
 
-def test_written_report_after_a_late_report_up_is_due_at_once(cfg):
+def test_written_report_after_a_late_report_up_gets_its_own_time(cfg):
+    # issue 10 §6: it was due at the moment of the report-up, so overdue again at once
     late = T0 + 90 * M  # reported up after the written limit
-    assert rules.report_deadline(cfg, rc("I", reported=late)) == ("written", late)
+    assert rules.report_deadline(cfg, rc("I", reported=late)) == ("written", late + 30 * M)
+    on_time = T0 + 20 * M
+    assert rules.report_deadline(cfg, rc("I", reported=on_time)) == ("written", T0 + 60 * M)
+    iv_late = T0 + 1500 * M  # Ⅳ: written = report = 1 day: a day after the late report-up
+    assert rules.report_deadline(cfg, rc("IV", reported=iv_late)) == ("written",
+                                                                     iv_late + 1440 * M)
 
 
 def test_followup_cadence_level_I(cfg):
@@ -243,6 +249,8 @@ OPEN = {"report": {"new", "acknowledged", "active"},
                        "returned"},
         "supervision": {"registered", "in_progress"}}
 ALL = {k: v | {"closed"} for k, v in OPEN.items()}
+OPEN["scheduled"] = {"due", "missing"}  # scheduled reports: closed as received or late
+ALL["scheduled"] = OPEN["scheduled"] | {"received", "late"}
 WORKING = {"assigned", "in_progress", "extended"}
 
 # Written from the domain brief, independently of rules.LEGAL_FROM.
@@ -264,7 +272,18 @@ EXPECTED_LEGAL: dict[str, dict[str, set[str]]] = {
     "reopen": {"report": {"closed"}, "work_order": {"closed"}, "supervision": {"closed"}},
     "note": dict(ALL),
     "change_level": {"report": OPEN["report"]},
+    "receive": {"scheduled": OPEN["scheduled"]},
+    # 12345 unit desk (issue 11)
+    "accept": {"work_order": WORKING},
+    "ask_return": {"work_order": WORKING},
+    "approve_return": {"work_order": WORKING},
+    "refuse_return": {"work_order": WORKING},
+    # merge and repeats (issue 11)
+    "merge": {"work_order": OPEN["work_order"], "report": OPEN["report"]},
+    "unmerge": {"work_order": {"closed"}, "report": {"closed"}},
+    "link": {"work_order": ALL["work_order"], "report": ALL["report"]},
 }
+EXPECTED_LEGAL["urge"]["scheduled"] = OPEN["scheduled"]  # chase a missing report
 
 CASES = [(a, k, s) for a in EXPECTED_LEGAL for k in ALL for s in sorted(ALL[k])]
 
@@ -293,23 +312,26 @@ def test_unknown_action_or_kind_is_illegal():
 
 def test_legal_actions_list():
     assert rules.legal_actions("work_order", "replied") == [
-        "acknowledge", "escalate", "urge", "instruct", "visit", "close", "note"]
-    assert rules.legal_actions("report", "closed") == ["instruct", "reopen", "note"]
+        "acknowledge", "escalate", "urge", "instruct", "visit", "close", "note", "merge", "link"]
+    assert rules.legal_actions("report", "closed") == ["instruct", "reopen", "note", "unmerge",
+                                                       "link"]
 
 
 # --------------------------------------------------------------------------- roles
 
 ROUTINE = ["acknowledge", "escalate", "assign", "urge", "extend", "return", "follow_up", "reply",
            "visit", "close", "reopen", "note", "change_level", "create", "activate_plan",
-           "tick_measure", "deactivate_plan", "handover"]
-LEADER_ONLY = ["instruct", "escalate_any", "close_major"]
+           "tick_measure", "deactivate_plan", "handover", "instruct"]  # 批示: officers record
+LEADER_ONLY = ["escalate_any", "close_major"]
 ADMIN_ONLY = ["admin", "something_new"]
 
 
 @pytest.mark.parametrize("role,action", list(itertools.product(
     settings.ROLES, ROUTINE + LEADER_ONLY + ADMIN_ONLY)))
 def test_role_matrix(role, action):
-    if action in ROUTINE:
+    if role == "unit":  # a handling unit's liaison: its own few verbs only (issue 11)
+        expected = action in ("extend", "return", "reply", "note")
+    elif action in ROUTINE:
         expected = role in ("officer", "leader", "admin")
     elif action in LEADER_ONLY:
         expected = role in ("leader", "admin")

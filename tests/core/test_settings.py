@@ -7,6 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from console import settings
 from console.errors import ConfigError
@@ -70,7 +73,7 @@ def test_site_file_overrides_one_key_and_keeps_the_rest(tmp_path):
     s = settings.load(path)
     assert s.site_name == "某市政府总值班室"
     assert s.timezone == "Asia/Shanghai"  # sibling key from default.yaml survives
-    assert s.language == "auto"
+    assert s.language == "zh-CN"  # the shipped default: the site's language
     assert s.chain("report", "IV") == (Step("值班员", 30),)  # a list is replaced whole
     assert len(s.chain("report", "I")) == 5  # other chains untouched
     assert s.sources[-1] == str(path)
@@ -232,8 +235,14 @@ def test_missing_env_file(tmp_path, monkeypatch):
     assert str(info.value).endswith("gone.yaml: no such file")
 
 
-def test_language_of(monkeypatch):
-    s = settings.load()
+def test_shipped_language_is_the_sites_whatever_lang_says(monkeypatch):
+    # issue 10 §7: an SSH client's C.UTF-8 must not turn one console English
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert settings.language_of(settings.load()) == "zh-CN"
+
+
+def test_language_of(monkeypatch, tmp_path):
+    s = settings.load(site(tmp_path, "site:\n  language: auto\n"))  # auto remains an option
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(var, raising=False)
     assert settings.language_of(s) == "zh-CN"
@@ -241,3 +250,97 @@ def test_language_of(monkeypatch):
     assert settings.language_of(s) == "en"
     monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
     assert settings.language_of(s) == "zh-CN"
+
+
+# --------------------------------------------------------------------------- hostile files
+# issue 9 §7: each was a traceback or was accepted and failed later; now one line naming
+# the file and the key path.
+
+
+def test_invalid_utf8_is_one_line(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_bytes(b"site:\n  name: \xff\xfe\n")
+    assert str(error_of(path)) == "site.yaml: line 2: not UTF-8 text"
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 20000 + "]" * 20000 + "\n",
+    "".join("  " * i + f"k{i}:\n" for i in range(3000)),
+], ids=["brackets", "mappings"])
+def test_deep_nesting_is_one_line(tmp_path, text):
+    err = error_of(site(tmp_path, text))
+    assert str(err).startswith("site.yaml: not valid YAML: line ")
+    assert "nested deeper than" in str(err)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("calendar:\n  workdays: []\n",
+     "site.yaml: calendar.workdays: expected at least one working day"),
+    ("hotline:\n  types:\n    help: {working_days: 100000000}\n",
+     "site.yaml: hotline.types.help.working_days: expected working days ≤ 365, got 100000000"),
+    ("references:\n  report: 'BG-{year}'\n",
+     "site.yaml: references.report: expected a format using {year} and {seq}, at most 40 "
+     "characters, got 'BG-{year}'"),
+    ("console:\n  sweep_seconds: .nan\n",
+     "site.yaml: console.sweep_seconds: expected a number from 0.5 to 3600, got nan"),
+    ("console:\n  sweep_seconds: .inf\n",
+     "site.yaml: console.sweep_seconds: expected a number from 0.5 to 3600, got inf"),
+    ("escalation:\n  supervision:\n    default:\n      - {name: a, wait: .inf}\n",
+     "site.yaml: escalation.supervision.default[0].wait: expected minutes, got inf"),
+    ("escalation:\n  supervision:\n    default:\n      - {name: a, wait: 99999999}\n",
+     "site.yaml: escalation.supervision.default[0].wait: expected minutes ≤ 44640, "
+     "got 99999999"),
+])
+def test_out_of_range_values_are_refused_at_load(tmp_path, text, expected):
+    assert str(error_of(site(tmp_path, text))) == expected
+
+
+def test_reference_format_must_number_each_report(tmp_path):
+    for fmt in ("BG-{year}-{seq.__class__}", "BG-{seq:>100000000}", "{seq}" + "x" * 50, "{0}"):
+        err = error_of(site(tmp_path, f"references:\n  report: '{fmt}'\n"))
+        assert str(err).startswith("site.yaml: references.report: expected a format")
+
+
+def test_huge_integer_is_one_line(tmp_path):
+    err = error_of(site(tmp_path, "database:\n  retries: " + "9" * 5000 + "\n"))
+    assert str(err).startswith("site.yaml: not valid YAML: ")
+
+
+# any file → settings or one ConfigError line, never another exception
+
+_KEYS = st.sampled_from(["site", "calendar", "workdays", "hotline", "types", "help",
+                         "working_days", "references", "report", "console", "sweep_seconds",
+                         "escalation", "supervision", "default", "name", "wait", "language",
+                         "timezone", "reporting", "levels", "I", "followup", "database", "url"])
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    | st.sampled_from(["{seq}", "mon", "zh-CN", "2026-13-01", "Asia/Shanghai", ".nan"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_KEYS, children,
+                                                                         max_size=4),
+    max_leaves=20)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(_KEYS, _VALUES, max_size=4))
+def test_property_any_site_mapping_loads_or_is_one_line(tmp_path, data):
+    import yaml
+
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    try:
+        settings.load(path)
+    except ConfigError as err:
+        assert "\n" not in str(err)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=200) | st.text(max_size=200).map(lambda s: s.encode()))
+def test_property_any_bytes_load_or_are_one_line(tmp_path, blob):
+    path = tmp_path / "site.yaml"
+    path.write_bytes(blob)
+    try:
+        settings.load(path)
+    except ConfigError as err:
+        assert "\n" not in str(err)

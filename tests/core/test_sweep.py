@@ -180,7 +180,7 @@ def test_a_trigger_for_an_item_closed_meanwhile_is_skipped(ctx, clock, db):
 def test_extend_resets_overdue_and_the_new_deadline_can_be_missed_once(ctx, clock, db):
     wo = actions.create_work_order(ctx, OFFICER, content="井盖缺失", type="enquiry",
                                    department="ZJJ")
-    wo = actions.acknowledge(ctx, OFFICER, wo)
+    wo = actions.accept(ctx, OFFICER, actions.acknowledge(ctx, OFFICER, wo))  # 签收 (issue 11)
     due = wo.deadline_at  # Tue 1 Dec 10:00
     clock.set(due)  # the sweep at the deadline marks it; an extension at that minute is allowed
     assert run(ctx) == [("work_order", wo.ref, "overdue")]

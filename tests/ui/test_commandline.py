@@ -15,8 +15,8 @@ LOOK = Lookups(
 
 @pytest.mark.parametrize("line, action, ref, arg", [
     (":ack BG-2026-0042", "acknowledge", "BG-2026-0042", ""),
-    (":esc BG-2026-0042 秘书长", "escalate", "BG-2026-0042", "秘书长"),
-    (":esc BG-2026-0042", "escalate", "BG-2026-0042", ""),
+    (":esc BG-2026-0042 秘书长", "escalate_to", "BG-2026-0042", "秘书长"),
+    (":esc BG-2026-0042", "escalate_to", "BG-2026-0042", ""),
     (":assign 12345-88123 住建局", "assign", "12345-88123", "住建局"),
     (":close SV-2026-0007", "close", "SV-2026-0007", ""),
     (":close BG-1 已处置完毕 无人员伤亡", "close", "BG-1", "已处置完毕 无人员伤亡"),

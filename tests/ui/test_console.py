@@ -222,7 +222,12 @@ async def test_alerts_banner_bell_and_ack(make_app, duty):
         assert any(refs["gas"] in m and "overdue" in m for m in texts)
         assert any("not acknowledged in time" in m for m in texts)
         assert app.alert_ids["report"]
-        await pilot.press("A")
+        await pilot.press("A")  # the alert list; a acknowledges every item listed
+        await settle(pilot)
+        for key in ("a", "enter", "y"):
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.press("escape")
         await settle(pilot)
         assert not app.alerts and not banner.has_class("-active")
 

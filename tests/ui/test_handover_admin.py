@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from console import actions
 from console.errors import DutyError
 from console.models import Department, Event, Person, Shift
-from screens.admin import AdminScreen, PlanForm
+from screens.admin import AdminScreen
+from screens.admin_plan import PlanForm
 from screens.forms import ActionPrompt, ConfirmScreen, FormScreen
 from screens.handover import HandoverScreen
 from tests.conftest import ADMIN, OFFICER, OFFICER2, T0, VIEWER
@@ -33,9 +35,11 @@ async def open_handover(pilot) -> HandoverScreen:
 
 async def test_handover_shows_report_hands_over_once_and_saves(make_app, duty, tmp_path,
                                                               monkeypatch):
+    """The report, 交班 once (the three 清; more in test_handover_accept.py), and w."""
     ctx, refs = duty
     monkeypatch.chdir(tmp_path)
-    # the next shift, whose primary officer is preselected as the one taking over
+    ctx.settings = dataclasses.replace(ctx.settings, handover=dataclasses.replace(
+        ctx.settings.handover, archive_dir=str(tmp_path / "archive")))
     actions.upsert_shift(ctx, ADMIN, starts_at=T0 + dt.timedelta(hours=22),
                          ends_at=T0 + dt.timedelta(hours=46), primary=OFFICER2.login)
     shift = Shift.select().order_by(Shift.starts_at).first()
@@ -44,39 +48,44 @@ async def test_handover_shows_report_hands_over_once_and_saves(make_app, duty, t
         screen = await open_handover(pilot)
         text = plain(screen.query_one("#handover-text"))
         assert "Handover report" in text and shift.ref in text and refs["gas"] in text
+        assert "Produced by 李明 (primary officer)" in text and "test:console" not in text
         assert "not handed over yet" in plain(screen.query_one("#handover-status"))
 
         await pilot.press("h")
         await settle(pilot)
-        prompt = app.screen
-        assert isinstance(prompt, ActionPrompt)
-        assert prompt.query_one("#text").value.startswith("Open: 3 reports")
-        await pilot.press("enter")  # the preselected next primary, the pre-filled note
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        form.query_one("#f-problems").value = "BG 待续报"
+        form.query_one("#f-tasks").value = "续报"
+        await pilot.press("ctrl+s")
         await settle(pilot, 3)
         assert app.screen is screen
-        handovers = [e for e in config_events("shift") if e.action == "handover"]
-        assert len(handovers) == 1 and handovers[0].after == {"to": OFFICER2.login}
+        handovers = [e for e in config_events("shift") if e.action == "submit_handover"]
+        assert len(handovers) == 1 and handovers[0].actor == OFFICER.login
         shift = Shift.get_by_id(shift.id)
-        assert shift.handed_over_by == OFFICER.login and shift.taken_over_by == OFFICER2.login
-        assert shift.handed_over_at == T0
-        assert any("handed over to 王芳" in m and "recorded at 2026-11-27 10:00" in m
-                   for m in messages(app))
-        assert "Handed over 2026-11-27 10:00" in plain(screen.query_one("#handover-status"))
+        assert shift.handed_over_by == OFFICER.login and shift.handed_over_at == T0
+        assert "waiting for the next shift" in plain(screen.query_one("#handover-status"))
 
         await pilot.press("h")  # a second handover of the same shift is refused
         await settle(pilot)
-        assert app.screen is screen
-        assert "already handed over" in messages(app)[-1]
+        await pilot.press("ctrl+s")
+        await settle(pilot, 3)
+        assert "already handed over" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("escape")
+        await settle(pilot)
         # and the action itself refuses it too (another console, stale screen)
         with pytest.raises(DutyError, match="already handed over"):
             actions.handover(ctx, OFFICER, shift.id, "again")
-        assert len([e for e in config_events("shift") if e.action == "handover"]) == 1
+        assert len([e for e in config_events("shift") if e.action.endswith("handover")]) == 1
 
-        await pilot.press("w")
+        await pilot.press("w")  # asks where, pre-filled with the archive path
         await settle(pilot)
-        written = tmp_path / f"handover-{shift.ref}.txt"
-        assert written.exists() and "Handover report" in written.read_text(encoding="utf-8")
-        assert "Handed over 2026-11-27 10:00" in written.read_text(encoding="utf-8")
+        assert isinstance(app.screen, ActionPrompt)
+        await pilot.press("enter")
+        await settle(pilot, 3)
+        written = tmp_path / "archive" / f"handover-{shift.ref}.txt"
+        assert "BG 待续报" in written.read_text(encoding="utf-8")
+        assert not list(tmp_path.glob("handover-*.txt"))
         assert any(str(written) in m for m in messages(app))
 
 

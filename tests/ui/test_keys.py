@@ -20,8 +20,8 @@ async def test_queue_opens_with_counters_and_rows(make_app, duty):
         item_list = app.screen.pane().item_list
         assert item_list.total == 3  # the closed report is not in the open scope
         assert item_list.selected.ref == refs["gas"]  # Ⅱ first: most urgent
-        assert app._header_state["counters"]["report"].unacked == 3
-        assert app._header_state["team"].leader.name == LEADER.name
+        assert app.header_state.counters["report"].unacked == 3
+        assert app.header_state.team.leader == LEADER.name
 
 
 async def test_acknowledge_one_key_and_enter(make_app, duty):
@@ -154,7 +154,10 @@ async def test_follow_up_form_level_and_close_report(make_app, duty):
         await settle(pilot)
         assert Report.get(Report.ref == refs["heat"]).level == "IV"
         await select(pilot, refs["heat"])
-        await pilot.press("i", *"restore heat by 18:00", "enter")
+        await pilot.press("i")  # the leader's own instruction: the form names them
+        await settle(pilot)
+        app.screen.query_one("#f-text").value = "restore heat by 18:00"
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await select(pilot, refs["heat"])
         await pilot.press("c", "enter")  # a final report is required
@@ -199,15 +202,16 @@ async def test_illegal_transition_is_a_message(make_app, duty):
         assert any("not for a work order" in m for m in messages(app))
 
 
-async def test_leader_only_instruction(make_app, duty):
+async def test_officer_records_an_instruction(make_app, duty):
+    """i opens the instruction form for an officer (no longer "may not record")."""
     _ctx, refs = duty
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("i")
         await settle(pilot)
-        assert not isinstance(app.screen, ActionPrompt)
-        assert any("may not record an instruction" in m for m in messages(app))
+        assert isinstance(app.screen, FormScreen)
+        assert not any("may not record an instruction" in m for m in messages(app))
 
 
 async def test_viewer_is_read_only(make_app, duty):
@@ -290,3 +294,198 @@ async def test_register_supervision_from_item(make_app, duty):
         await pilot.press("c", *"整改完成", "enter")  # 销号 with its result
         await settle(pilot)
         assert SupervisionItem.get_by_id(item.id).status == "closed"
+
+
+# --------------------------------------------------------------------------- the verb table in the UI
+
+
+FLAG_ROW = ('Verb("flag", "note", "text", key="g", command="flag", help="ui.verb.note", '
+            'legal=dict.fromkeys(verbs.KINDS, "*open"), footer=True)')
+
+
+def test_a_registered_verb_is_bound_on_both_item_screens():
+    """Rows are read when the screens are defined: a row added before is bound on both."""
+    import subprocess
+    import sys
+
+    script = ("from console import verbs\nfrom console.verbs import Verb\n"
+              f"verbs.register({FLAG_ROW})\n"
+              "from screens.queues import MainScreen\nfrom screens.detail import DetailScreen\n"
+              "for cls in (MainScreen, DetailScreen):\n"
+              "    print(cls.__name__, [(b.key, b.action, b.show) for b in cls.BINDINGS\n"
+              "                         if b.id == 'item.flag'])\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert "MainScreen [('g', \"item('flag')\", True)]" in out
+    assert "DetailScreen [('g', \"item('flag')\", True)]" in out
+
+
+async def test_a_registered_verb_is_in_help_palette_and_flow(make_app, duty):
+    from console import verbs
+    from screens.app import DutyCommands
+    from screens.help import help_renderable
+
+    _ctx, refs = duty
+    flag = verbs.register(eval(FLAG_ROW, {"Verb": verbs.Verb, "verbs": verbs}))
+    try:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await select(pilot, refs["fire"])
+            names = [name for name, _h, _c in DutyCommands(app.screen)._commands()]
+            assert "Add a note  · g" in names
+            text = plain_group(help_renderable(app))
+            assert ":flag REF TEXT" in text and "g " in text
+            app.screen.start_flow(flag.name, app.screen.current_target())  # as its key does
+            await settle(pilot)
+            assert isinstance(app.screen, ActionPrompt)
+            await pilot.press(*"watch it", "enter")
+            await settle(pilot)
+            assert events_of(refs["fire"])[-1] == ("note", "liming", "watch it")
+    finally:
+        verbs.unregister("flag")
+
+
+def plain_group(renderable) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_site_keymap_rebinds_an_item_key(make_app, duty):
+    import dataclasses
+
+    from screens.help import help_renderable
+
+    ctx, refs = duty
+    ctx.settings = dataclasses.replace(ctx.settings, keys={"item.acknowledge": "ctrl+a"})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select(pilot, refs["fire"])
+        await pilot.press("ctrl+a")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionPrompt)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "^a" in plain_group(help_renderable(app))
+
+
+async def test_unknown_binding_id_in_keys_is_a_config_error(make_app, duty):
+    import dataclasses
+
+    import pytest
+
+    from console.errors import ConfigError
+
+    ctx, _refs = duty
+    ctx.settings = dataclasses.replace(ctx.settings, keys={"queue.serch": "f3"})
+    with pytest.raises(ConfigError) as err:
+        make_app()
+    assert err.value.path == "keys.queue.serch"
+
+
+async def test_footer_is_translated_and_viewer_footer_has_no_action_keys(make_app, duty):
+    app = make_app(language="zh-CN")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = {ab.binding.description for ab in app.screen.active_bindings.values()
+                 if ab.binding.show}
+        assert "确认" in shown and "ui.verb.acknowledge" not in shown
+        palette = app.screen.active_bindings["ctrl+p"].binding.description
+        assert palette == "命令面板"
+    viewer = make_app(actor=VIEWER)
+    async with viewer.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        actions_shown = [ab.binding.action for ab in viewer.screen.active_bindings.values()
+                         if ab.binding.show and ab.binding.action.startswith("item(")]
+        assert actions_shown == []
+
+
+async def test_escalate_prompt_names_the_next_step(make_app, duty):
+    _ctx, refs = duty
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select(pilot, refs["fire"])
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionPrompt)
+        assert "escalates to step 2: 带班领导" in app.screen.subtitle
+
+
+async def test_assign_note_typed_after_tab_from_the_filter_is_saved(make_app, duty):
+    _ctx, refs = duty
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await select(pilot, refs["w2"])
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press(*"燃气", "tab", *"call back today", "enter")
+        await settle(pilot)
+        assert WorkOrder.get(WorkOrder.ref == refs["w2"]).department.code == "RQJT"
+        assert events_of(refs["w2"])[-1] == ("assign", "liming", "call back today")
+
+
+async def test_typed_note_survives_a_lost_conflict(make_app, duty):
+    from screens.forms import ConfirmScreen
+
+    ctx, refs = duty
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select(pilot, refs["fire"])
+        actions.acknowledge(ctx, OFFICER2, refs["fire"])  # another console, in between
+        await pilot.press("n", *"pump truck on site", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "acknowledged by 王芳" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert events_of(refs["fire"])[-1] == ("note", "liming", "pump truck on site")
+
+
+async def test_palette_strings_follow_the_language(make_app, duty):
+    from textual.command import CommandInput, CommandPalette
+
+    from screens.app import DutyCommands
+
+    app = make_app(language="zh-CN")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        provider = DutyCommands(app.screen)
+        hits = [h async for h in provider.search("退出")]
+        assert hits and hits[0].command == app.action_quit
+        misses = [h async for h in provider.search("zzqqxx")]
+        assert [str(h.match_display) for h in misses] == ["没有匹配的命令"]
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        assert app.screen.query_one(CommandInput).placeholder == "搜索命令…"
+
+
+async def test_follow_up_form_keeps_its_text_through_a_lost_conflict(make_app, duty):
+    ctx, refs = duty
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select(pilot, refs["heat"])
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        actions.acknowledge(ctx, OFFICER2, refs["heat"])  # another console, in between
+        await pilot.press(*"crews on site", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)  # not saved, nothing typed lost
+        assert Report.get(Report.ref == refs["heat"]).followups == 0
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert Report.get(Report.ref == refs["heat"]).followups == 1
+        assert events_of(refs["heat"])[-1][:2] == ("follow_up", "liming")

@@ -39,10 +39,8 @@ async def test_one_console_sees_the_others_escalation(duty, tmp_path):
         await settle(pb)
 
         def a_shows_it() -> bool:
-            item_list = a.screen.pane().item_list
-            rows = [r for rows in item_list._pages.values() for r in rows
-                    if r.ref == refs["fire"]]
-            return bool(rows) and rows[0].step == 1 and a.is_flashing("report", rows[0].id)
+            row = a.screen.pane().item_list.find_loaded(refs["fire"])
+            return row is not None and row.step == 1 and a.is_flashing("report", row.id)
 
         assert await _until(pa, a_shows_it), "console A did not see B's escalation"
         assert a.screen.query_one("DutyHeader").unreachable == ""
@@ -89,9 +87,8 @@ async def test_two_consoles_on_postgresql_see_each_other(ctx, tmp_path):
             await settle(pb)
 
             def a_shows_it() -> bool:
-                rows = [r for rows in a.screen.pane().item_list._pages.values() for r in rows
-                        if r.ref == refs["gas"]]
-                return bool(rows) and rows[0].acked and a.is_flashing("report", rows[0].id)
+                row = a.screen.pane().item_list.find_loaded(refs["gas"])
+                return row is not None and row.acked and a.is_flashing("report", row.id)
 
             assert await _until(pa, a_shows_it), "console A did not see B's acknowledgement"
     finally:

@@ -1,0 +1,138 @@
+"""Bulk writes shared by the import and the sweep: rows as plain tuples through one
+prepared statement (executemany on SQLite, COPY on PostgreSQL), and the state digest
+of a row computed from the values written (no read back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from typing import Any
+
+from peewee import BooleanField, ForeignKeyField, IntegerField
+
+from ..db import is_postgres
+from ..models import Event, JSONText, database
+from .plumbing import GENESIS, _digest
+
+
+def _head() -> str:
+    return Event.select(Event.hash).order_by(Event.id.desc()).limit(1).scalar() or GENESIS
+
+
+def _full_row(model: type, row: dict) -> dict:
+    """Every column of the row, defaults filled in as the model gives them: what is
+    written is then exactly what the event's state digest is computed from."""
+    out = {}
+    for f in model._meta.sorted_fields:
+        if f.name == "id":
+            continue
+        if f.name in row:
+            out[f.name] = row[f.name]
+        else:
+            out[f.name] = f.default() if callable(f.default) else f.default
+    return out
+
+
+def _state(model: type, row: dict) -> str:
+    """row_digest of the row as it is written (without reading it back): the same
+    canonical values as plumbing._canon, with each field's conversion looked up once."""
+    out = {}
+    for name, how, skip in _canon_plan(model):
+        v = row.get(name)
+        if v in skip and not isinstance(v, bool):  # as row_values: a later column at its default
+            continue
+        if v is None:
+            out[name] = None
+        elif isinstance(v, dt.datetime):
+            out[name] = v.isoformat(sep=" ")
+        elif how is bool:
+            out[name] = bool(v)
+        elif how is int and not isinstance(v, bool):
+            out[name] = int(v)
+        else:
+            out[name] = v
+    return _digest(out)
+
+
+@functools.cache
+def _canon_plan(model: type) -> tuple[tuple[str, Any, tuple], ...]:
+    """(field name, bool / int / None) for each stored field but the id, as _canon
+    treats it."""
+    plan = []
+    for f in model._meta.sorted_fields:
+        if f.name == "id":
+            continue
+        # values row_values leaves out of the digest (models.late, digest_if_set)
+        skip: tuple = ((None, 0) if getattr(f, "late", False)
+                       else (None,) if getattr(f, "digest_if_set", False) else ())
+        if isinstance(f, BooleanField):
+            plan.append((f.name, bool, skip))
+        elif isinstance(f, IntegerField | ForeignKeyField):
+            plan.append((f.name, int, skip))
+        else:
+            plan.append((f.name, None, skip))
+    return tuple(plan)
+
+
+def _insert_rows(model: type, rows: list[dict]) -> None:
+    """Bulk insert: one prepared statement, executemany over plain tuples (SQLite),
+    COPY (PostgreSQL).
+
+    Peewee's insert_many builds the SQL value by value — most of an import's time at
+    100,000 rows; the values still go through each field's db_value (JSON columns).
+    """
+    if not rows:
+        return
+    names = sorted({k for row in rows for k in row})
+    fields = [model._meta.fields[n] for n in names]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    marks = ", ".join([database.param] * len(fields))
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    # rows of one import share their chain lists: each object is encoded once (every
+    # value is alive while ``rows`` is, so id() cannot be reused within this call)
+    memo: dict[int, str | None] = {}
+    encode = JSONText().db_value
+
+    def as_json(value: Any) -> str | None:
+        if value is None:
+            return None
+        key = id(value)
+        if key not in memo:
+            memo[key] = encode(value)
+        return memo[key]
+
+    json_cols = [i for i, f in enumerate(fields) if isinstance(f, JSONText)]
+    get = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+
+    def as_tuple(row: dict) -> tuple:
+        try:
+            out = list(get(row))
+        except KeyError:  # a row without some column: NULL there
+            out = [row.get(n) for n in names]
+        for i in json_cols:
+            out[i] = as_json(out[i])
+        return tuple(out)
+
+    values = (as_tuple(row) for row in rows)
+    if is_postgres():  # COPY: one stream instead of a statement per row
+        copy_sql = f'COPY "{model._meta.table_name}" ({columns}) FROM STDIN'
+        with database.cursor().copy(copy_sql) as copy:
+            for row in values:
+                copy.write_row(row)
+        return
+    database.cursor().executemany(sql, values)
+
+
+def _ids_by_ref(model: type, refs: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    table = model._meta.table_name
+    for start in range(0, len(refs), 500):
+        chunk = refs[start:start + 500]
+        marks = ", ".join([database.param] * len(chunk))
+        cursor = database.execute_sql(
+            f'SELECT "ref", "id" FROM "{table}" WHERE "ref" IN ({marks})', chunk)
+        out.update(cursor.fetchall())
+    return out
+
+

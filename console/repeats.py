@@ -1,0 +1,168 @@
+"""重复投诉: repeat complaints, found at intake and import (issue 11).
+
+A new order is a possible repeat of an earlier one when the caller's phone is the
+same, or the address and the category are, within ``hotline.repeat.window_days``.
+Each test is one indexed range — ``work_order_repeat_phone (phone, received_at)``
+and ``work_order_repeat_place (address, category, received_at)`` (migration 0008) —
+read newest first and cut at ``max_candidates``: the rows examined are bounded by
+that, however many orders the database holds.  The candidates are stored as
+``ItemLink(relation="repeat")`` rows, which the detail, the intake form and the
+queue's repeat filter read; a candidate is a derived fact (no event of its own: the
+order's "create" or "import" event is the change).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import JOIN, fn
+
+from .models import Department, ItemLink, WorkOrder
+
+MATCHES = ("phone", "place")
+
+
+@dataclass(frozen=True)
+class MergeRules:
+    """hotline.count_merged_once and hotline.repeat, validated (settings._merge_rules)."""
+
+    count_merged_once: bool = True
+    window_days: int = 30
+    max_candidates: int = 5
+    match: tuple[str, ...] = MATCHES
+
+    @classmethod
+    def from_settings(cls, v: Any) -> MergeRules:
+        match = v.list_("hotline.repeat.match")
+        for i, name in enumerate(match):
+            v.choice(f"hotline.repeat.match[{i}]", name, MATCHES)
+        return cls(count_merged_once=v.bool_("hotline.count_merged_once"),
+                   window_days=v.int_("hotline.repeat.window_days", minimum=1, maximum=365,
+                                      unit="days"),
+                   max_candidates=v.int_("hotline.repeat.max_candidates", minimum=1,
+                                         maximum=50),
+                   match=tuple(dict.fromkeys(match)))
+
+
+def rules_of(settings: Any) -> MergeRules:
+    """The configured rules (defaults when a hand-built Settings has none)."""
+    return getattr(settings, "merge", None) or MergeRules()
+
+
+def window_sql(match: str, limit: int) -> str:
+    """The one statement a match runs: an indexed range of the earlier orders, newest
+    first, cut at ``limit``.  Written once as SQL, not built per order: building it with
+    the query builder cost more than running it (import profile, issue 14)."""
+    p = WorkOrder._meta.database.param
+    test = f"phone = {p}" if match == "phone" else f"address = {p} AND category = {p}"
+    return (f"SELECT id FROM {WorkOrder._meta.table_name} WHERE {test} "
+            f"AND received_at >= {p} AND received_at <= {p} AND id <> {p} "
+            f"ORDER BY received_at DESC LIMIT {int(limit)}")
+
+
+def _matches(r: MergeRules, order: Any) -> list[tuple[str, list[Any]]]:
+    """(match, its key values) for each configured match this order can take part in."""
+    out = []
+    if "phone" in r.match and (order.phone or "").strip():
+        out.append(("phone", [order.phone]))
+    if ("place" in r.match and (order.address or "").strip()
+            and (order.category or "").strip()):
+        out.append(("place", [order.address, order.category]))
+    return out
+
+
+def _earlier(r: MergeRules, order: Any) -> list[int]:
+    """Candidate ids before the merged-duplicate filter, newest first per match."""
+    db_time = WorkOrder.received_at.db_value
+    start = db_time(order.received_at - dt.timedelta(days=r.window_days))
+    found: list[int] = []
+    for match, keys in _matches(r, order):
+        cursor = WorkOrder._meta.database.execute_sql(
+            window_sql(match, r.max_candidates),
+            [*keys, start, db_time(order.received_at), order.id])
+        found += [i for (i,) in cursor.fetchall()]
+    return list(dict.fromkeys(found))
+
+
+def _merged(ids: set[int]) -> set[int]:
+    """Which of ``ids`` are merged duplicates (represented by their master instead)."""
+    out: set[int] = set()
+    pool = sorted(ids)
+    for start in range(0, len(pool), 500):
+        out.update(i for (i,) in ItemLink.select(ItemLink.item_id).where(
+            (ItemLink.kind == "work_order") & ItemLink.item_id.in_(pool[start:start + 500])
+            & (ItemLink.relation == "merged") & ItemLink.ended_at.is_null()).tuples())
+    return out
+
+
+def _found_for(settings: Any, orders: list[Any]) -> dict[int, list[int]]:
+    """Each order's candidates: the earlier orders it may repeat, at most max_candidates."""
+    r = rules_of(settings)
+    raw = {o.id: _earlier(r, o) for o in orders}
+    merged = _merged(set().union(*raw.values())) if raw else set()
+    return {i: [c for c in ids if c not in merged][: r.max_candidates]
+            for i, ids in raw.items()}
+
+
+def candidates(settings: Any, order: Any) -> list[int]:
+    """Ids of the earlier orders ``order`` may repeat, newest first, at most max_candidates."""
+    return _found_for(settings, [order])[order.id]
+
+
+def _store(found: dict[int, list[int]], now: dt.datetime, actor: str) -> int:
+    """The candidates as repeat links, one prepared statement; returns how many repeat."""
+    at = ItemLink.at.db_value(now)
+    rows = [("work_order", i, other, "repeat", at, actor)
+            for i, ids in found.items() for other in ids]
+    if rows:
+        database = ItemLink._meta.database
+        marks = ", ".join([database.param] * 6)
+        database.cursor().executemany(
+            f"INSERT INTO {ItemLink._meta.table_name} "
+            f"(kind, item_id, other_id, relation, at, actor) VALUES ({marks})", rows)
+    return sum(1 for ids in found.values() if ids)
+
+
+def flag(settings: Any, order: WorkOrder, now: dt.datetime, actor: str = "") -> list[int]:
+    """Store the repeat candidates of a new order (inside the intake's transaction)."""
+    found = _found_for(settings, [order])
+    _store(found, now, actor)
+    return found[order.id]
+
+
+def flag_many(settings: Any, ids: list[int], now: dt.datetime, actor: str = "") -> int:
+    """Import: flag each new order (bounded look-ups each); returns how many repeat."""
+    flagged = 0
+    for start in range(0, len(ids), 500):
+        orders = list(WorkOrder.select(WorkOrder.id, WorkOrder.phone, WorkOrder.address,
+                                       WorkOrder.category, WorkOrder.received_at).where(
+            WorkOrder.id.in_(ids[start:start + 500])))
+        flagged += _store(_found_for(settings, orders), now, actor)
+    return flagged
+
+
+def repeat_ids() -> Any:
+    """A subquery of the orders flagged as repeats (the queue filter: ``id IN (…)``)."""
+    return (ItemLink.select(ItemLink.item_id)
+            .where((ItemLink.kind == "work_order") & (ItemLink.relation == "repeat")
+                   & ItemLink.ended_at.is_null()))
+
+
+def counts(start: dt.datetime, end: dt.datetime, by: str = "department") -> list[tuple[str, int]]:
+    """Figures: repeat complaints received in [start, end) per unit ("department") or
+    per category ("category"), most first.  An order counts once however many
+    earlier orders it repeats."""
+    flagged = WorkOrder.id.in_(repeat_ids())
+    base = WorkOrder.select(fn.COUNT(WorkOrder.id).alias("n")).where(
+        (WorkOrder.received_at >= start) & (WorkOrder.received_at < end) & flagged)
+    if by == "category":
+        query = base.select_extend(WorkOrder.category).group_by(WorkOrder.category)
+        rows = [(c or "", n) for n, c in query.tuples()]
+    else:
+        query = (base.select_extend(Department.name)
+                 .join(Department, JOIN.LEFT_OUTER, on=(WorkOrder.department == Department.id))
+                 .group_by(Department.name))
+        rows = [(d or "", n) for n, d in query.tuples()]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))

@@ -1,0 +1,101 @@
+"""Layout as a person sees it (issue 10 §11), checked on the rendered screen, not widget state.
+
+Found: with a scrollbar the last column lost two characters (``-17d02`` for ``-17d02h``);
+urgency was cut to ``very …``; at 80 columns the operator's name was hidden and in English
+the counters line disappeared; timeline rows were cut with ``…``; "1 supervision items";
+the 12345 queue's footer offered 续报 and 预案措施清单.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from console import actions, i18n
+from screens import fmt
+from tests.conftest import OFFICER, T0
+from tests.ui.conftest import select, settle
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as rendered, one string per terminal row (from the SVG screenshot)."""
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*?x="([\d.]+)"[^>]*?y="([\d.]+)"[^>]*>(.*?)</text>', svg,
+                         re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", m.group(3))).replace("\xa0", " ")
+        rows.setdefault(float(m.group(2)), []).append((float(m.group(1)), text))
+    return ["".join(t for _x, t in sorted(parts)) for _y, parts in sorted(rows.items())]
+
+
+def _many_orders(ctx, n: int = 30) -> None:
+    for i in range(n):
+        actions.create_work_order(ctx, OFFICER, content=f"路灯不亮第{i}处", type="help",
+                                  urgency=("very_urgent", "urgent", "normal")[i % 3],
+                                  caller="赵先生", address="平房区")
+
+
+async def test_rows_keep_their_last_column_beside_a_scrollbar(make_app, duty):
+    ctx, _refs = duty
+    _many_orders(ctx)
+    ctx.clock.set(T0 + dt.timedelta(days=20, hours=3))  # every order long overdue: -NNdNNh
+    app = make_app(language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        item_list = app.screen.pane().item_list
+        assert item_list.total > item_list.size.height  # there is a scrollbar
+        lines = screen_lines(app)
+        now = ctx.now()
+        shown = 0
+        for i in range(item_list.size.height):
+            row = item_list.row_at(i)
+            line = next((ln for ln in lines if row is not None and row.ref in ln), None)
+            if line is None:
+                continue
+            shown += 1
+            left = fmt.countdown(row.deadline_at, now)
+            assert left in line, (left, line)  # not "-20d02" for "-20d02h"
+            if row.severity == "very_urgent":
+                assert "very urgent" in line and "very …" not in line
+        assert shown >= 10
+        # the operator's name is on the first line; the English counters line is there
+        assert lines[0].rstrip().endswith(OFFICER.name)
+        assert any("1·Reports" in ln and "3·Superv. unack" in ln for ln in lines[:3])
+        footer = lines[-1]
+        assert "follow-up" not in footer and "checklist" not in footer
+        await select(pilot, item_list.row_at(0).ref)
+        await pilot.press("enter")
+        await settle(pilot)
+        footer = screen_lines(app)[-1]
+        assert "follow-up" not in footer and "checklist" not in footer
+
+
+async def test_timeline_rows_are_read_whole_and_plurals(make_app, duty):
+    ctx, refs = duty
+    gas = actions.find_item(refs["gas"])
+    note = "现场" + "燃气管道抢修人员已到达并开始处置" * 8 + "终了标记"
+    actions.note(ctx, OFFICER, gas, note, expected_version=gas.version)
+    app = make_app(language="zh-CN")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await select(pilot, refs["gas"])
+        await pilot.press("enter")
+        await settle(pilot)
+        body = app.screen.query_one("#detail-body")
+        body.scroll_end(animate=False, immediate=True)
+        await settle(pilot)
+        text = "".join(ln.strip() for ln in screen_lines(app))
+        assert "终了标记" in text  # the note's end is on screen: folded, not cut with …
+    i18n.set_language("en")
+    assert fmt.count("supervision", 1) == "1 supervision item"
+    assert fmt.count("items", 2) == "2 items"
+    app = make_app(language="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.press(*refs["fire"])
+        await settle(pilot)
+        assert any("1 item ·" in ln for ln in screen_lines(app))

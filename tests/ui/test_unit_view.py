@@ -1,0 +1,48 @@
+"""A unit liaison (role unit, bound to one department) at the console sees its own
+department's items only: the work orders and supervision items of its unit, no room
+reports, and no alert about another unit's order (issue 11)."""
+
+from __future__ import annotations
+
+from console import actions
+from console.context import Actor
+from tests.conftest import ADMIN, OFFICER
+from tests.ui.conftest import plain, settle
+
+GRB = Actor("grb_liaison", "供热联络员", "unit")
+
+def _liaison(ctx, department: str = "GRB") -> Actor:
+    actions.upsert_person(ctx, ADMIN, login=GRB.login, name=GRB.name, role="unit",
+                          department=department)
+    return GRB
+
+async def test_a_unit_liaison_sees_its_own_units_orders_only(make_app, duty):
+    ctx, refs = duty
+    other = actions.create_work_order(ctx, OFFICER, content="楼道积水", type="help",
+                                      department="ZJJ")
+    app = make_app(actor=_liaison(ctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.screen.pane().item_list.total == 0  # the room's reports: none of its own
+        counts = app.header_state.counters
+        assert counts["report"].open == 0 and counts["work_order"].open == 1  # its own only
+        await pilot.press("2")
+        await settle(pilot)
+        pane = app.screen.pane()
+        assert pane.item_list.total == 1 and pane.item_list.selected.ref == refs["w1"]
+        assert "unit GRB only" in plain(pane.query_one(".filter-line"), 200)
+        await pilot.press("z", "z")  # every scope: still its own unit only
+        await settle(pilot)
+        assert pane.item_list.total == 1 and pane.item_list.selected.ref != other.ref
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.screen.pane().item_list.total == 0  # the supervision items are ZJJ's/none
+
+async def test_an_officer_still_sees_every_unit(make_app, duty):
+    app = make_app(actor=OFFICER)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.screen.pane().item_list.total == 3
+        assert "only" not in plain(app.screen.pane().query_one(".filter-line"), 200)
