@@ -6,6 +6,15 @@ refused in one line instead.  When the terminal is hung up (the SSH client
 dropped, sshd's keep-alive gave up, the window closed) the process ends at
 once: every action is its own committed transaction, so an action in flight is
 rolled back whole by the database, as after a power cut.
+
+A *frozen* client (a suspended laptop, an SSH client stopped with ^Z) hangs up
+nothing and answers nothing, and sshd's keep-alive cannot tell: OpenSSH probes
+only after ``ClientAliveInterval`` seconds with no traffic at all, and the
+console's clock writes every second, so the probe never came (serverloop.c,
+OpenSSH 9.2 to 10.x).  The console asks the terminal itself instead
+(``TerminalProbe``): a cursor-position request every few seconds, which every
+VT100-style terminal answers; a terminal that answered once and then leaves
+``MISSES`` requests in a row unanswered is gone, and the console ends.
 """
 
 from __future__ import annotations
@@ -31,6 +40,11 @@ def require_terminal() -> None:
         ok = False
     if not ok:
         raise NoTerminal(t("access.no_terminal"))
+
+
+def hang_up() -> None:
+    """End the process now, as a hung-up terminal does (no cleanup: see ``_hang_up``)."""
+    _hang_up()
 
 
 def _hang_up(*_args: object) -> None:
@@ -63,3 +77,37 @@ def exit_when_terminal_goes(poll_seconds: float = 1.0) -> None:
                 _hang_up()
 
     threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
+
+
+CURSOR_REQUEST = "\x1b[6n"  # DSR 6: the terminal answers ESC [ row ; col R
+
+
+class TerminalProbe:
+    """Is anyone at the other end of the terminal?  Pure counting, one call per interval.
+
+    ``tick()`` says what to do now: "ask" (write ``CURSOR_REQUEST``), "gone" (end the
+    console) or "" (nothing).  ``answered()`` is called for every answer.  Only a
+    terminal that has answered once can be declared gone: one that never answers (a
+    dumb terminal) is asked ``MISSES`` times and then left alone.
+    """
+
+    MISSES = 3
+
+    def __init__(self) -> None:
+        self.armed = False  # it has answered at least once
+        self.unanswered = 0  # requests since the last answer
+        self.silent = False  # never answered: stop asking
+
+    def tick(self) -> str:
+        if self.silent:
+            return ""
+        if self.unanswered >= self.MISSES:
+            if self.armed:
+                return "gone"
+            self.silent = True
+            return ""
+        self.unanswered += 1
+        return "ask"
+
+    def answered(self) -> None:
+        self.armed, self.unanswered, self.silent = True, 0, False

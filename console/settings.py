@@ -61,6 +61,7 @@ class Settings:
     warn_minutes: int
     theme: str
     bell: bool
+    terminal_probe_seconds: float  # 0: off (console/session.TerminalProbe)
     calendar: Calendar
     report_limits: dict[str, ReportLimits]
     followup_at: tuple[str, ...]
@@ -419,6 +420,7 @@ def _validate(data: dict, origin: _Origin, sources: tuple[str, ...]) -> Settings
         warn_minutes=v.int_("console.warn_minutes", minimum=0, maximum=MONTH, unit="minutes"),
         theme=v.str_("console.theme"),
         bell=v.bool_("console.bell"),
+        terminal_probe_seconds=v.num("console.terminal_probe_seconds", maximum=600),
         calendar=calendar,
         report_limits=limits,
         followup_at=followup_at,

@@ -40,6 +40,7 @@ from screens.dbwork import guarded, report_failure
 from screens.detail import DetailScreen
 from screens.flows import ItemScreen
 from screens.keymap import key_of, site_keymap
+from screens.liveness import TerminalWatch
 from screens.queues import MainScreen
 from screens.widgets.alerts import Alert
 from screens.widgets.errordialog import ErrorDialog
@@ -173,7 +174,7 @@ class DutyCommands(Provider):
             yield Hit(0.01, t("ui.palette.no_matches"), lambda: None)
 
 
-class DutyApp(App):
+class DutyApp(TerminalWatch, App):
     """The duty console."""
 
     CSS_PATH = ["app.tcss", "queues.tcss", "forms.tcss", "detail.tcss"]
@@ -203,6 +204,7 @@ class DutyApp(App):
         self.crash_line = ""  # the one line printed after a crash (no traceback)
         self._retry_delay = RETRY_FIRST
         self._probe_timer: Any = None
+        self.probe_seconds = 0.0  # run_console sets it on a real terminal (screens/liveness)
         for theme in THEMES:
             self.register_theme(theme)
         wanted = ctx.settings.theme
@@ -233,6 +235,7 @@ class DutyApp(App):
                 self.set_interval(self.ctx.settings.feed_ms / 1000, self.poll_changes)
             if not self.readonly:
                 self.set_interval(self.ctx.settings.sweep_seconds, self.sweep_now)
+        self.watch_terminal(self.probe_seconds)
 
     def publish(self, **what: Any) -> None:
         self.published.publish(Published(**what))
@@ -544,6 +547,8 @@ def run_console(ctx: Context, actor: Actor, *, readonly: bool = False,
     A crash is logged and leaves one line on the terminal (``DutyApp.crash_line``).
     """
     app = DutyApp(ctx, actor, readonly=readonly)
+    if not headless:
+        app.probe_seconds = ctx.settings.terminal_probe_seconds
     app.run(headless=headless, mouse=mouse)  # --no-mouse: no mouse reports on a slow link
     if app.crash_line:
         print(f"dutyroom: {app.crash_line}", file=sys.stderr)

@@ -37,6 +37,7 @@ from console.i18n import label, t
 from console.textsafe import one_line
 from screens import fmt
 from screens.dbwork import in_db
+from screens.liveness import TerminalWatch
 
 W = TypeVar("W", bound=Widget)
 
@@ -94,7 +95,7 @@ class CounterBox(Vertical):
         overdue.set_class(c.overdue > 0, "-alarm")
 
 
-class BoardApp(App):
+class BoardApp(TerminalWatch, App):
     """The wall board (read-only: it holds no action and no way to one)."""
 
     CSS_PATH = "board.tcss"
@@ -120,6 +121,7 @@ class BoardApp(App):
         self.failures: deque[float] = deque(maxlen=MAX_TRIES)
         self.refreshes = 0
         self._retry_timer = None
+        self.probe_seconds = 0.0  # run_board sets it on a real terminal (screens/liveness)
 
     # ------------------------------------------------------------------ layout
 
@@ -146,6 +148,7 @@ class BoardApp(App):
         self.set_interval(self.settings.refresh_seconds, self.refresh_data)
         if self.live and self.ctx.db_url:
             self.follow_feed()
+        self.watch_terminal(self.probe_seconds)
 
     @property
     def board_screen(self):
@@ -434,5 +437,7 @@ def run_board(ctx: Context, actor: Actor, *, mouse: bool = True) -> int:
     os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # Textual then leaves ISIG off: no ^C/^Z/^\
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_IGN)
-    BoardApp(ctx, actor).run(mouse=mouse)
+    app = BoardApp(ctx, actor)
+    app.probe_seconds = ctx.settings.terminal_probe_seconds
+    app.run(mouse=mouse)
     return 0

@@ -207,3 +207,80 @@ def test_console_ends_when_its_terminal_hangs_up(demo_db, tmp_path, setup):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- a frozen client ---------------------------------------------------------------------------
+
+CURSOR_REQUEST = b"\x1b[6n"
+
+
+def _console_in_a_pty(db: Path, tmp_path: Path, probe_seconds: float):
+    """The console on a pty of ours, asking its terminal every ``probe_seconds``."""
+    site = tmp_path / "site.yaml"
+    site.write_text(f"console:\n  terminal_probe_seconds: {probe_seconds}\n", encoding="utf-8")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24x80
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "en_US.UTF-8",
+           "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "TEXTUAL_ANIMATIONS": "none"}
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--config", str(site),
+                             "--db", f"sqlite:///{db}"], stdin=slave, stdout=slave,
+                            stderr=slave, cwd=tmp_path, env=env, preexec_fn=os.setsid)
+    os.close(slave)
+    return proc, master
+
+
+def _terminal(proc, master: int, seconds: float, answer) -> tuple[bytes, int]:
+    """Play the terminal for ``seconds`` (or until the console ends): read everything the
+    console writes, as a live client does, and answer a cursor request when
+    ``answer(elapsed)`` says so.  The output and the number of requests seen."""
+    seen, asked, start = b"", 0, time.monotonic()
+    while proc.poll() is None and time.monotonic() - start < seconds:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            seen += chunk
+            for _ in range(chunk.count(CURSOR_REQUEST)):
+                asked += 1
+                if answer(time.monotonic() - start):
+                    os.write(master, b"\x1b[24;80R")
+    return seen, asked
+
+
+
+def _stop(proc, master: int) -> None:
+    os.close(master)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def test_console_ends_when_its_terminal_stops_answering(demo_db, tmp_path):
+    """Found (CI): an SSH client stopped with SIGSTOP kept its console alive — sshd's
+    keep-alive only probes after a quiet interval, and the console's clock writes every
+    second.  A terminal that answered and then goes silent ends the console."""
+    proc, master = _console_in_a_pty(demo_db, tmp_path, 0.5)
+    try:
+        start = time.monotonic()
+        _, asked = _terminal(proc, master, 60, lambda t: t < 4)  # alive for 4 s, then frozen
+        assert asked >= 3, "the console never asked its terminal"
+        assert proc.poll() == 129, "the console outlived its frozen terminal"
+        assert time.monotonic() - start < 30
+    finally:
+        _stop(proc, master)
+
+
+@pytest.mark.parametrize("answers", [True, False], ids=["answering", "never-answering"])
+def test_console_stays_with_a_terminal_that_answers_or_never_did(demo_db, tmp_path, answers):
+    """No false alarm: a live terminal is kept; one that never answers (a dumb terminal) is
+    asked three times and then left alone, never ended."""
+    proc, master = _console_in_a_pty(demo_db, tmp_path, 0.5)
+    try:
+        seen, asked = _terminal(proc, master, 8, lambda _t: answers)
+        assert proc.poll() is None, seen[-500:]
+        assert b"BG-2026" in seen
+        assert asked >= 10 if answers else asked == 3
+    finally:
+        _stop(proc, master)

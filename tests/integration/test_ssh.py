@@ -131,7 +131,8 @@ def server():
         db = data / "duty.db"
         site = base / "site.yaml"
         site.write_text(f"database:\n  url: sqlite:///{db}\noperators:\n"
-                        f"  service_account: {SERVICE}\nsite:\n  language: en\n", encoding="utf-8")
+                        f"  service_account: {SERVICE}\nsite:\n  language: en\n"
+                        "console:\n  terminal_probe_seconds: 1\n", encoding="utf-8")
         site.chmod(0o644)
         dutyroom = _launcher(base)
         as_svc = [RUNUSER, "-u", SERVICE, "--", str(dutyroom), "--config", str(site)]
@@ -282,11 +283,14 @@ def test_console_is_gone_within_5_s_of_the_client_being_killed(server, client):
 
 
 def test_frozen_client_is_dropped_by_the_keep_alive(server, client):
-    """Found: a frozen client kept its console alive for over a minute."""
+    """Found: a frozen client kept its console alive for over a minute.  Found again in CI:
+    sshd's keep-alive probes only after a quiet ClientAliveInterval, and the console's clock
+    writes every second, so it sometimes never probed; the console's own terminal probe
+    (1 s here, 3 unanswered) ends it."""
     _painted(client)
     client.proc.send_signal(signal.SIGSTOP)  # alive, holding its TCP connection, answering nothing
     try:
-        # ClientAliveInterval 1 × ClientAliveCountMax 2: sshd gives up after about 3 s
+        # 3 cursor requests unanswered, 1 s apart: the console ends after about 3 s
         assert _wait(lambda: not server.consoles(), 15), server.consoles()
     finally:
         client.proc.send_signal(signal.SIGCONT)
