@@ -15,6 +15,8 @@ from typing import Any
 from peewee import JOIN, SQL, ForeignKeyField, Tuple, fn
 
 from . import merge_queries, schedule_queries, search  # merge_queries: 并单, 重复投诉
+from .errors import PermissionDenied
+from .i18n import t
 from .models import (
     ITEM_MODELS,
     ActivationMeasure,
@@ -397,12 +399,19 @@ def _source(ref: str) -> LinkView | None:
     return LinkView("", one_line(ref), "", "", "")
 
 
-def detail(kind: str, item_id: int, *, events_limit: int = 500) -> Detail | None:
+def detail(kind: str, item_id: int, *, events_limit: int = 500,
+           unit: str | None = None) -> Detail | None:
+    """One item whole.  ``unit``: a unit liaison's department (``QueueFilter.unit``), who
+    may read only what its queues show: another's item (a typed ``:open``, a link) is
+    refused — the caller's phone and address are not theirs to see."""
     model = ITEM_MODELS[kind]
     rows = _read(model, model.id == item_id)
     if not rows:
         return None
     item = item_view(kind, *rows[0])
+    if unit is not None and not in_view(QueueFilter(kind, unit=unit), item_id):
+        raise PermissionDenied(t("unitdesk.error.not_your_unit_view", ref=item.ref,
+                                 dept=unit or "-"))
     dept = None
     if kind in ("work_order", "supervision", "scheduled") and item.fields.get("department_id"):
         name = (Department.select(schedule_queries.department_label(kind))  # + phone

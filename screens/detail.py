@@ -15,7 +15,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import actions, merge_queries, queries, rules
-from console.errors import DutyError
+from console.errors import DutyError, PermissionDenied
 from console.i18n import label, t
 from console.queries import ActivationView, Detail
 from screens import fmt
@@ -377,9 +377,14 @@ class DetailScreen(ItemScreen):
     async def _load(self) -> None:
         kind, item_id = self.kind, self.item_id
         try:
-            d = await run_db(self, queries.detail, kind, item_id)
+            d = await run_db(self, queries.detail, kind, item_id, unit=self.app.unit)
             names = await run_db(self, names_for, d) if d is not None else {}
             merged = await run_db(self, merge_queries.detail_block, kind, item_id)  # issue 11
+        except PermissionDenied as exc:  # a unit liaison's typed :open of another's item
+            self.app.notify(str(exc), markup=False, severity="error")
+            if self.is_current:
+                self.app.pop_screen()
+            return
         except DutyError as exc:
             self.app.notify(str(exc), markup=False, severity="error")
             return
@@ -552,7 +557,8 @@ class ChecklistScreen(DutyModalScreen[None]):
             return
         app.data_changed(self.target.kind, self.target.id)
         try:
-            d = await run_db(self, queries.detail, self.target.kind, self.target.id)
+            d = await run_db(self, queries.detail, self.target.kind, self.target.id,
+                             unit=app.unit)
         except DutyError as exc:
             app.notify(str(exc), markup=False, severity="error")
             return

@@ -364,3 +364,17 @@ def test_a_units_view_holds_its_own_orders_only(desk, ctx):
     assert count(view.with_(department="SWJ")) == 0  # a filter narrows, never widens
     assert count(QueueFilter("report", scope="all", unit="ZJJ")) == 0
     assert count(QueueFilter("work_order", scope="all", unit="")) == 0  # bound to nothing
+
+
+def test_a_unit_reads_only_its_own_items(desk):
+    """queries.detail for a unit liaison: its department's orders, nobody else's, no reports."""
+    from console import queries
+
+    own, others = order(desk), order(desk, dept="SWJ")
+    report = actions.create_report(desk, OFFICER, title="燃气泄漏", category="accident",
+                                   subtype="gas_leak", level="II")
+    assert queries.detail("work_order", own.id, unit="ZJJ").item.ref == own.ref
+    for kind, item in (("work_order", others), ("report", report)):
+        with pytest.raises(PermissionDenied, match=item.ref):
+            queries.detail(kind, item.id, unit="ZJJ")
+    assert queries.detail("work_order", others.id).item.ref == others.ref  # an officer: all

@@ -46,3 +46,26 @@ async def test_an_officer_still_sees_every_unit(make_app, duty):
         await settle(pilot)
         assert app.screen.pane().item_list.total == 3
         assert "only" not in plain(app.screen.pane().query_one(".filter-line"), 200)
+
+
+async def test_a_unit_liaison_cannot_open_another_units_item(make_app, duty):
+    """Found: `:open` of another unit's order (or a room report) showed it whole — the
+    caller's name, phone and address — to a unit that sees its own items only."""
+    from screens.detail import DetailScreen
+    from tests.ui.conftest import messages
+
+    ctx, refs = duty
+    other = actions.create_work_order(ctx, OFFICER, content="楼道积水", type="help",
+                                      caller="刘先生", phone="13900000000", department="ZJJ")
+    app = make_app(actor=_liaison(ctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for ref in (other.ref, refs["gas"], refs["sv"]):
+            await pilot.press("colon", *f"open {ref}", "enter")
+            await settle(pilot, 3)
+            assert not isinstance(app.screen, DetailScreen), ref
+            assert any(f"{ref} is not an item of unit GRB" in m for m in messages(app)), ref
+        await pilot.press("colon", *f"open {refs['w1']}", "enter")  # its own: shown
+        await settle(pilot, 3)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.detail.item.ref == refs["w1"]
