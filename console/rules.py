@@ -217,7 +217,30 @@ def work_order_due(settings: Settings, received_at: dt.datetime, wo_type: str,
 
 def extension_due(settings: Settings, current_due: dt.datetime, wo_type: str) -> dt.datetime:
     """An extension (延期) grants the type's limit again from the current due date."""
-    return settings.calendar.add_working_days(current_due, max(1, settings.wo_type_days[wo_type]))
+    return extended_due(settings, current_due, *extension_limit(settings, "work_order", wo_type))
+
+
+def extension_limit(settings: Settings, kind: str, kind_class: str) -> tuple[int, bool]:
+    """The longest 延期 (days, counted in working days?): a work order's type limit again,
+    a supervision item's 3715 class again.  A shorter one may be chosen, never a longer."""
+    if kind == "work_order":
+        return max(1, settings.wo_type_days[kind_class]), True
+    return settings.sv_classes[kind_class]
+
+
+def extended_due(settings: Settings, current_due: dt.datetime, days: int,
+                 working: bool) -> dt.datetime:
+    if working:
+        return settings.calendar.add_working_days(current_due, days)
+    return current_due + dt.timedelta(days=days)
+
+
+def extension_options(settings: Settings, kind: str, kind_class: str,
+                      current_due: dt.datetime) -> list[tuple[int, dt.datetime, bool]]:
+    """What 延期 may choose from: (days, the new due, working days?), 1 up to the limit."""
+    limit, working = extension_limit(settings, kind, kind_class)
+    return [(n, extended_due(settings, current_due, n, working), working)
+            for n in range(1, limit + 1)]
 
 
 def return_allowed_until(settings: Settings, assigned_at: dt.datetime) -> dt.datetime:

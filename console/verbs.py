@@ -43,6 +43,7 @@ ARG_KINDS: dict[str, ArgKind] = {a.name: a for a in (
     ArgKind("none"),
     ArgKind("note", "opt", usage="[note]"),
     ArgKind("reason", "req", usage="REASON"),
+    ArgKind("extension", "req", usage="[+DAYS] REASON"),  # 延期: its length, then why
     ArgKind("text", "req", usage="TEXT"),
     ArgKind("closing", "opt", usage="[TEXT]"),
     ArgKind("followup", "req", usage="TEXT"),
@@ -131,7 +132,7 @@ VERBS: list[Verb] = [
     Verb("urge", "urge", "note", key="u", command="urge", aliases=("u",),
          legal={"report": "*open", "work_order": _WORKING | {"replied"},
                 "supervision": "*open"}),
-    Verb("extend", "extend", "reason", ("work_order", "supervision"), key="x",
+    Verb("extend", "extend", "extension", ("work_order", "supervision"), key="x",
          command="extend", aliases=("x",),
          legal={"work_order": _WORKING, "supervision": "*open"}),
     Verb("return", "return_order", "reason", ("work_order",), key="r", command="return",
@@ -259,6 +260,22 @@ def _plan(fn, ctx, actor, target, value, note, v):
     return fn(ctx, actor, code, target, level.strip() or "IV", note=note)
 
 
+def _extension(fn, ctx, actor, target, value, note, v):
+    """延期: ``+DAYS REASON`` (the line) or the prompt's ``+DAYS`` with the reason as note;
+    without ``+DAYS`` the rule's whole grant."""
+    from .errors import DomainError
+    from .i18n import t
+
+    text = str(value).strip()
+    days = None
+    if text.startswith("+"):
+        head, _, text = text.partition(" ")
+        if not head[1:].isdigit():
+            raise DomainError(t("error.extend_days_word", value=head))
+        days = int(head[1:])
+    return fn(ctx, actor, target, note or text.strip(), days=days, **v)
+
+
 def _visit(fn, ctx, actor, target, value, note, v):
     score, _, rest = str(value).strip().partition(" ")
     return fn(ctx, actor, target, _score(score), note=note or rest.strip(), **v)
@@ -281,6 +298,7 @@ _BINDERS: dict[str, Callable[..., Any]] = {
     "level": lambda fn, ctx, actor, target, value, note, v: fn(ctx, actor, target, value,
                                                                 note=note, **v),
     "score": _visit,
+    "extension": _extension,
     "plan": _plan,
     "instruction": lambda fn, ctx, actor, target, value, note, v: _instruction(
         fn, ctx, actor, target, value, v),

@@ -277,6 +277,27 @@ async def _reason(screen: ItemScreen, verb: Verb, target: Target, arg: str | Non
                                  required=True)
 
 
+async def _extension(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
+                     ) -> Answer | None:
+    """延期: its length (1 day up to the rule's grant, each with the new due) and why."""
+    if arg is not None:
+        return Answer(arg)
+    app: Any = screen.app
+    item = await run_db(screen, actions.find_item, (target.kind, target.id))
+    now, tz = app.ctx.now(), app.ctx.settings.tz
+    current = item.deadline_at or now
+    options = rules.extension_options(app.ctx.settings, target.kind,
+                                      item.type if target.kind == "work_order" else item.klass,
+                                      current)
+    key = "ui.prompt.extend_" + ("" if options[0][2] else "calendar_")
+    choices = [(f"+{n}", t(key + ("day" if n == 1 else "days"), n=n,
+                           due=format_local_time(due, tz))) for n, due, _w in options]
+    subtitle = t("ui.prompt.extend_current", due=format_local_time(current, tz),
+                 title=target.title)
+    return await screen.ask_choice(verb, target, choices, subtitle, choice_default=choices[-1][0],
+                                   text_label=t("field.reason"), text_required=True)
+
+
 async def _text(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
                 ) -> Answer | None:
     return await screen.ask_text(verb, target, arg, label_key=verb.prompt or "field.text",
@@ -337,7 +358,8 @@ async def _score(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
 async def _supervise(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
                      ) -> Answer | None:
     app: Any = screen.app
-    res = await screen.prompt(supervision_form(app.ctx, app.actor, target))
+    depts = await run_db(screen, queries.departments, "", 1000)  # 承办单位, chosen at 挂号
+    res = await screen.prompt(supervision_form(app.ctx, app.actor, target, depts))
     if res is None:
         return None
     app.notify(t("ui.msg.created", ref=res.ref))
@@ -399,7 +421,8 @@ async def _ref(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
 
 
 PROMPTS: dict[str, Prompt] = {
-    "none": _none, "note": _note, "reason": _reason, "text": _text, "closing": _closing,
+    "none": _none, "note": _note, "reason": _reason, "extension": _extension, "text": _text,
+    "closing": _closing,
     "followup": _followup, "step": _step, "department": _department, "level": _level,
     "score": _score, "supervise": _supervise, "plan": _plan, "file": _file, "ref": _ref,
     "instruction": _instruction,  # handover and instructions
@@ -515,11 +538,9 @@ def supervision_form(ctx, actor, source: Target | None, departments: list | None
         Field("klass", t("field.klass"), "select", True, "normal",
               choices=tuple((k, label("klass", k)) for k in ("urgent", "normal", "complex"))),
         Field("content", t("field.content")),
-        Field("department", t("field.department"), "select",
+        Field("department", t("field.department"), "select",  # 承办单位 (may follow by d)
               choices=tuple((d.code, f"{d.code} {d.name}") for d in departments or [])),
     ]
-    if departments is None:
-        fields.pop()  # registering from an item: the unit follows later by assign (d)
 
     def submit(v: dict[str, Any]) -> Item:
         return actions.register_supervision(

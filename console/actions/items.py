@@ -137,25 +137,30 @@ def urge(ctx: Context, actor: Actor, target: Any, *, expected_version: int | Non
 
 
 def extend(ctx: Context, actor: Actor, target: Any, reason: str, *,
-           until: dt.datetime | None = None, expected_version: int | None = None,
-           intent: str | None = None) -> Item:
-    """延期: asked before the deadline, with a reason; at most ``hotline.max_extensions``."""
+           days: int | None = None, until: dt.datetime | None = None,
+           expected_version: int | None = None, intent: str | None = None) -> Item:
+    """延期: asked before the deadline, with a reason; at most ``hotline.max_extensions``.
+
+    ``days``: its length, 1 up to what the rule grants (``rules.extension_limit``: the
+    type's limit or the 3715 class again), which is also the length when none is chosen.
+    """
     reason = _text(reason, "reason", required=True)
 
     def apply(item: Item, now: dt.datetime) -> dict[str, Any]:
         if item.deadline_at is not None and now > item.deadline_at:
             raise DomainError(t("error.extend_late", ref=item.ref))
-        if isinstance(item, WorkOrder):
-            if item.extensions >= ctx.settings.max_extensions:
-                raise DomainError(t("error.extend_max", ref=item.ref,
-                                    max=ctx.settings.max_extensions))
-            new_due = until or rules.extension_due(ctx.settings, item.deadline_at or now, item.type)
-            values: dict[str, Any] = {"deadline_at": new_due, "extensions": item.extensions + 1,
-                                      "status": "extended"}
-        else:
-            base = item.deadline_at or now
-            new_due = until or rules.supervision_due(ctx.settings, base, item.klass)
-            values = {"deadline_at": new_due}
+        order = isinstance(item, WorkOrder)
+        if order and item.extensions >= ctx.settings.max_extensions:
+            raise DomainError(t("error.extend_max", ref=item.ref, max=ctx.settings.max_extensions))
+        limit, working = rules.extension_limit(ctx.settings, item.KIND,
+                                               item.type if order else item.klass)
+        if days is not None and not 1 <= days <= limit:
+            raise DomainError(t("error.extend_days", ref=item.ref, days=days, max=limit))
+        base = item.deadline_at or now
+        new_due = until or rules.extended_due(ctx.settings, base, days or limit, working)
+        values: dict[str, Any] = {"deadline_at": new_due}
+        if order:
+            values.update(extensions=item.extensions + 1, status="extended")
         if item.deadline_at is not None and new_due <= item.deadline_at:
             raise DomainError(t("error.extend_earlier", ref=item.ref))
         return values

@@ -391,6 +391,29 @@ def test_extend_work_order(ctx, clock, db):
     refuse(ctx, out, DomainError, "already extended 2 times", actions.extend, OFFICER, out, "三次")
 
 
+def test_extend_by_a_chosen_length(ctx, db):
+    """Found: 延期 could not choose its length — always the rule's whole grant."""
+    from console import verbs
+
+    wo = new_order(ctx, type="complaint", department="ZJJ")  # complaint: 5 working days
+    due = wo.deadline_at
+    limit, working = rules.extension_limit(ctx.settings, "work_order", "complaint")
+    assert (limit, working) == (ctx.settings.wo_type_days["complaint"], True)
+    out = actions.extend(ctx, OFFICER, wo, "等待配件", days=1, expected_version=wo.version)
+    assert out.deadline_at == ctx.settings.calendar.add_working_days(due, 1)
+    for days in (0, limit + 1):
+        refuse(ctx, out, DomainError, f"extension of {days} days is not allowed: 1 to {limit}",
+               actions.extend, OFFICER, out, "x", days=days)
+    # the line and act: +DAYS before the reason; a reason that starts with a digit is a reason
+    out = verbs.call(verbs.by_name("extend"), ctx, OFFICER, out, "+2 3号楼需停水", "")
+    assert out.deadline_at == ctx.settings.calendar.add_working_days(due, 3)
+    assert last_event().note == "3号楼需停水"
+    with pytest.raises(DomainError, match=r"expected \+DAYS"):
+        verbs.call(verbs.by_name("extend"), ctx, OFFICER, out, "+two 等待", "")
+    options = rules.extension_options(ctx.settings, "work_order", "complaint", due)
+    assert [n for n, _due, _w in options] == list(range(1, limit + 1))
+
+
 def test_extend_must_be_before_the_deadline(ctx, clock, db):
     wo = new_order(ctx, type="enquiry", department="ZJJ")
     clock.set(wo.deadline_at + M)

@@ -71,7 +71,7 @@ def test_rules_tables_come_from_the_verb_table():
 
 def test_act_help_lists_every_verb_with_its_argument():
     text = act_help()
-    for usage in ("ack REF [note]", "esc REF [STEP]", "assign REF DEPT", "extend REF REASON",
+    for usage in ("ack REF [note]", "esc REF [STEP]", "assign REF DEPT", "extend REF [+DAYS] REASON",
                   "visit REF 1-5 [note]", "level REF LEVEL", "note REF TEXT"):
         assert usage in text
     assert "\n  open REF" not in text  # the console's, not an action

@@ -99,6 +99,34 @@ async def test_required_reason_is_asked_for(make_app, duty):
         assert [e[0] for e in events_of(refs["w1"])][-2:] == ["extend", "return"]
 
 
+async def test_extend_chooses_its_length(make_app, duty):
+    """Found: 延期 could not choose its length.  The prompt lists 1 day up to the rule's
+    grant, each with its new due (the grant highlighted), and asks the reason."""
+    ctx, refs = duty
+    before = WorkOrder.get(WorkOrder.ref == refs["w1"]).deadline_at
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await select(pilot, refs["w1"])
+        await pilot.press("x")
+        await settle(pilot)
+        prompt = app.screen
+        assert isinstance(prompt, ActionPrompt)
+        options = prompt.query_one("#choices")
+        grant = ctx.settings.wo_type_days["complaint"]
+        assert options.option_count == grant
+        assert options.get_option_at_index(options.highlighted).id == f"+{grant}"
+        assert "1 working day — due" in str(options.get_option_at_index(0).prompt)
+        assert "2 working days — due" in str(options.get_option_at_index(1).prompt)
+        await pilot.press("home", "enter", *"等待配件", "enter")
+        await settle(pilot)
+    order = WorkOrder.get(WorkOrder.ref == refs["w1"])
+    assert order.deadline_at == ctx.settings.calendar.add_working_days(before, 1)
+    assert events_of(refs["w1"])[-1][0] == "extend"
+
+
 async def test_urge_note_reply_visit_close_reopen(make_app, duty):
     _ctx, refs = duty
     app = make_app()
@@ -284,10 +312,13 @@ async def test_register_supervision_from_item(make_app, duty):
         await pilot.press("s")
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)
+        # Found: 挂号 from an item had no 承办单位 (the unit came only later, by assign)
+        app.screen.query_one("#f-department").value = "ZJJ"
         await pilot.press("ctrl+s")
         await settle(pilot)
         item = SupervisionItem.get(SupervisionItem.source_ref == refs["fire"])
         assert item.title == "香坊区仓库火灾" and item.klass == "normal"
+        assert item.department.code == "ZJJ"
         await pilot.press("3")
         await settle(pilot)
         await select(pilot, item.ref)
