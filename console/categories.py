@@ -123,6 +123,17 @@ def matching(text: str, limit: int = 20) -> list[Category]:
     return sorted(hits, key=lambda c: (-c.level, c.code))[:limit]
 
 
+def names_under(code: str) -> list[str]:
+    """The queue filter: the names an order under the class ``code`` may carry (the
+    class's own and every class below it; an order stores one class's name)."""
+    return sorted({c.name for c in tree().by_code.values() if c.code.startswith(code)})
+
+
+def upper_classes() -> list[Category]:
+    """The top and middle classes, in code order (what a queue filters by)."""
+    return sorted((c for c in tree().by_code.values() if c.level < 3), key=lambda c: c.code)
+
+
 def group(name: str, level: int = 1) -> str:
     """The figures: the name of an order's class at ``level`` (1 top, 2 middle, 3 itself);
     a name not in the tree (older data) is its own group."""

@@ -88,6 +88,26 @@ def score(value: Any, field: str = "satisfaction") -> int:
     return number
 
 
+def day(value: Any, field: str) -> dt.date | None:
+    """A local calendar day typed as YYYY-MM-DD (the queue filter's dates); "" is none."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(t("error.date", field=label("field", field), value=text[:40]),
+                          field=field) from None
+
+
+def day_range(since: Any, until: Any) -> tuple[dt.date | None, dt.date | None]:
+    """From and to days (either may be empty); from after to is refused, not an empty list."""
+    first, last = day(since, "since"), day(until, "until")
+    if first and last and first > last:
+        raise DomainError(t("error.date_order", since=first, until=last), field="since")
+    return first, last
+
+
 def when(value: Any, field: str, default: dt.datetime | None = None) -> dt.datetime | None:
     """A datetime already parsed by the caller (naive UTC); None/"" gives ``default``."""
     if value in (None, ""):

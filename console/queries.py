@@ -14,7 +14,8 @@ from typing import Any
 
 from peewee import JOIN, SQL, ForeignKeyField, Tuple, fn
 
-from . import merge_queries, schedule_queries, search  # merge_queries: 并单, 重复投诉
+from . import categories, merge_queries, schedule_queries, search  # merge_queries: 并单, 重复投诉
+from .clock import to_utc_naive
 from .errors import PermissionDenied
 from .i18n import t
 from .models import (
@@ -75,6 +76,12 @@ class QueueFilter:
     # a unit liaison's view (role unit): only that department's items, whatever the other
     # filters say; a kind without a handling unit (reports, plans) shows none
     unit: str | None = None
+    # a report's category (natural/accident/…) or a 12345 class code (its orders and those of
+    # every class below it); supervision and scheduled items have none
+    category: str | None = None
+    # received (registered) from / before, naive UTC: the filter's local days (day_bounds)
+    received_from: dt.datetime | None = None
+    received_before: dt.datetime | None = None
 
     def with_(self, **changes: Any) -> QueueFilter:
         return replace(self, **changes)
@@ -168,6 +175,18 @@ def _base(f: QueueFilter):
 
 
 UNIT_KINDS = ("work_order", "supervision", "scheduled")  # the kinds with a handling unit
+RECEIVED = {"report": "received_at", "work_order": "received_at",
+            "supervision": "registered_at"}  # what the filter's dates apply to
+
+
+def day_bounds(tz: dt.tzinfo, since: dt.date | None, until: dt.date | None
+               ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Local days from–to (inclusive) as naive UTC bounds [from, before)."""
+    def start(day: dt.date) -> dt.datetime:
+        return to_utc_naive(dt.datetime.combine(day, dt.time()), tz)
+
+    return (start(since) if since else None,
+            start(until + dt.timedelta(days=1)) if until else None)
 OPEN_RANKS = 10  # rules.queue_position: open items rank below 10, closed ones from 10
 
 
@@ -191,6 +210,15 @@ def _where(query, f: QueueFilter):
         query = query.where(SQL("1 = 0"))
     if f.mine:
         query = query.where(model.owner == f.mine)
+    if f.category and f.kind == "report":
+        query = query.where(model.category == f.category)
+    elif f.category and f.kind == "work_order":
+        query = query.where(model.category.in_(categories.names_under(f.category) or [""]))
+    received = RECEIVED.get(f.kind)
+    if received is not None and f.received_from is not None:
+        query = query.where(getattr(model, received) >= f.received_from)
+    if received is not None and f.received_before is not None:
+        query = query.where(getattr(model, received) < f.received_before)
     if f.overdue_only:  # closed items have no deadline
         now = f.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         query = query.where(model.deadline_at.is_null(False) & (model.deadline_at <= now))

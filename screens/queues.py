@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Checkbox, Input, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from console import actions, queries, rules, search
 from console.commands import Command, resolved
@@ -22,8 +21,9 @@ from console.queries import QueueFilter
 from screens import fmt
 from screens.bulkflow import bulk_flow
 from screens.dbwork import run_db, unreachable_now
+from screens.filters import FilterChoice, FilterScreen, category_label, shown_days
 from screens.flows import ItemScreen, Target, report_form, supervision_form, work_order_form
-from screens.keymap import DutyModalScreen, item_bindings
+from screens.keymap import item_bindings
 from screens.plans import PlansPane
 from screens.widgets.alerts import AlertBanner
 from screens.widgets.columns import heading
@@ -35,10 +35,6 @@ from screens.widgets.itemlist import ItemList
 KINDS = ("report", "work_order", "supervision", "scheduled")
 TABS = ("report", "work_order", "supervision", "plans", "scheduled")
 FIRST_TAB = "report"
-SEVERITIES = {"report": ("I", "II", "III", "IV", "unknown"),
-              "work_order": ("very_urgent", "urgent", "normal"),
-              "supervision": ("urgent", "normal", "complex"),
-              "scheduled": ("weekly", "monthly", "seasonal")}
 
 
 async def run_typed(screen, command: Command,
@@ -113,6 +109,11 @@ class QueuePane(Vertical):
             parts.append(t("unitdesk.view", unit=f.unit or "-"))
         if f.department:
             parts.append(f.department)
+        if f.category:
+            parts.append(category_label(self.kind, f.category))
+        if f.received_from or f.received_before:
+            since, until = shown_days(f, self.app.ctx.settings.tz)
+            parts.append(t("ui.filter.days", since=since or "…", until=until or "…"))
         if f.mine:
             parts.append(t("ui.filter.mine"))
         if f.overdue_only:
@@ -137,83 +138,6 @@ class QueuePane(Vertical):
         self.describe()
         self.update_heading()
         self.call_after_refresh(self.update_heading)  # a scrollbar may have come or gone
-
-
-@dataclass(frozen=True)
-class FilterChoice:
-    """What the filter dialog returns (applied onto the queue's QueueFilter)."""
-
-    scope: str
-    status: str | None
-    severity: str | None
-    department: str | None
-    mine: bool
-    overdue_only: bool
-    unacked_only: bool
-    repeats_only: bool = False  # 重复投诉 (issue 11)
-
-
-class FilterScreen(DutyModalScreen[FilterChoice | None]):
-    BINDINGS = [
-        Binding("ctrl+s", "apply", "ui.key.apply", id="filter.apply"),
-        Binding("escape", "cancel", "ui.key.cancel", id="filter.cancel"),
-        Binding("ctrl+r", "reset", "ui.key.reset", id="filter.reset"),
-    ]
-
-    def __init__(self, flt: QueueFilter, departments: list[tuple[str, str]], me: str) -> None:
-        super().__init__()
-        self.flt, self.departments, self.me = flt, departments, me
-
-    def compose(self) -> ComposeResult:
-        f, kind = self.flt, self.flt.kind
-        with Vertical(classes="dialog form filter-dialog"):
-            yield Label(t("ui.filter.title", queue=t(f"ui.queue.{kind}")), classes="dialog-title")
-            rows = [
-                ("scope", [(t(f"ui.scope.{s}"), s) for s in ("open", "closed", "all")], f.scope,
-                 False),
-                ("status", [(label(f"status.{kind}", s), s) for s in rules.STATUSES[kind]],
-                 f.status, True),
-                ("severity", [(fmt.severity_label(kind, s), s) for s in SEVERITIES[kind]],
-                 f.severity, True),
-            ]
-            if kind != "report":
-                rows.append(("department", [(n, c) for c, n in self.departments], f.department,
-                             True))
-            for name, options, value, blank in rows:
-                with Horizontal(classes="form-row"):
-                    yield Label(t(f"ui.filter.{name}"), classes="field-label")
-                    yield Select(options, value=value if value else Select.NULL,
-                                 allow_blank=blank, id=f"flt-{name}", prompt=t("ui.filter.any"))
-            yield Checkbox(t("ui.filter.mine"), f.mine is not None, id="flt-mine")
-            yield Checkbox(t("ui.filter.overdue"), f.overdue_only, id="flt-overdue")
-            yield Checkbox(t("ui.filter.unacked"), f.unacked_only, id="flt-unacked")
-            if kind == "work_order":
-                yield Checkbox(t("merge.filter.repeats"), f.repeats_only, id="flt-repeats")
-            yield Label(t("ui.filter.dialog_hint"), classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#flt-scope").focus()
-
-    def _value(self, name: str) -> str | None:
-        try:
-            value = self.query_one(f"#flt-{name}", Select).value
-        except NoMatches:  # a select the kind does not have
-            return None
-        return None if value is Select.NULL else str(value)
-
-    def action_apply(self) -> None:
-        self.dismiss(FilterChoice(
-            self._value("scope") or "open", self._value("status"), self._value("severity"),
-            self._value("department"), self.query_one("#flt-mine", Checkbox).value,
-            self.query_one("#flt-overdue", Checkbox).value,
-            self.query_one("#flt-unacked", Checkbox).value,
-            repeats_only=any(c.value for c in self.query("#flt-repeats").results(Checkbox))))
-
-    def action_reset(self) -> None:
-        self.dismiss(FilterChoice("open", None, None, None, False, False, False))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class MainScreen(ItemScreen):
@@ -396,19 +320,22 @@ class MainScreen(ItemScreen):
             self.app.notify(str(exc), markup=False, severity="error")
             return
 
+        tz = self.app.ctx.settings.tz
+
         def apply(choice: FilterChoice | None) -> None:
             if choice is None:
                 return
+            since, before = queries.day_bounds(tz, choice.since, choice.until)
             flt = pane.item_list.filter.with_(
                 scope=choice.scope, status=choice.status, severity=choice.severity,
                 department=choice.department, mine=self.app.actor.login if choice.mine else None,
                 overdue_only=choice.overdue_only, unacked_only=choice.unacked_only,
-                repeats_only=choice.repeats_only)
+                repeats_only=choice.repeats_only, category=choice.category,
+                received_from=since, received_before=before)
             pane.item_list.set_filter(flt)
             pane.describe()
 
-        self.app.push_screen(FilterScreen(pane.item_list.filter, depts, self.app.actor.login),
-                             apply)
+        self.app.push_screen(FilterScreen(pane.item_list.filter, depts, tz), apply)
 
     def action_toggle(self, what: str) -> None:
         pane = self.pane()

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from console import actions, models, queries
+from console import actions, categories, models, queries
 from console import db as dbmod
 from console.clock import FrozenClock
 from console.context import Context
@@ -33,6 +33,8 @@ from tests.conftest import (
 PLACES = ["建设路与人民街交叉口", "高新区化工园", "老城区东大街", "滨江公园", "北站货场"]
 CALLERS = ["张先生", "李女士", "王大爷", "赵同学"]
 N = 300
+CATEGORIES = ["accident", "natural", "health", "security"]
+WO_CLASSES = ["供热", "停水", "路灯", ""]  # leaves of 0101, 0102 and 0105, all under 01
 
 
 @dataclasses.dataclass
@@ -60,7 +62,7 @@ def _build(ctx: Context) -> None:
         n = i // 3
         if kind == 0:
             r = actions.create_report(
-                ctx, who, title=f"事件{n}：{PLACES[n % 5][:2]}险情", category="accident",
+                ctx, who, title=f"事件{n}：{PLACES[n % 5][:2]}险情", category=CATEGORIES[n % 4],
                 level=levels[n % 5], place=PLACES[n % 5], reporter=CALLERS[n % 4],
                 reporter_phone=f"0431-8{n:04d}", sensitive=n % 11 == 0)
             if n % 4 == 0:
@@ -73,7 +75,8 @@ def _build(ctx: Context) -> None:
             wo = actions.create_work_order(
                 ctx, who, content=f"{CALLERS[n % 4]}反映{PLACES[n % 5]}路灯不亮 #{n}",
                 type=types[n % 5], urgency=urgencies[n % 3], department=depts[n % 3],
-                caller=CALLERS[n % 4], phone=f"1380000{n:04d}", address=PLACES[(n + 2) % 5])
+                caller=CALLERS[n % 4], phone=f"1380000{n:04d}", address=PLACES[(n + 2) % 5],
+                category=WO_CLASSES[n % 4])
             if n % 3 != 2 and n % 2 == 0:
                 wo = actions.acknowledge(ctx, OFFICER, wo)
                 if n % 4 == 0:
@@ -152,6 +155,16 @@ def hand(f: QueueFilter) -> list[tuple[int, int, int]]:
             continue
         if f.unacked_only and not (it.closed_at is None and it.acked_at is None):
             continue
+        if f.category and f.kind == "report" and it.category != f.category:
+            continue
+        if f.category and f.kind == "work_order" and not (
+                it.category and categories.find(it.category).code.startswith(f.category)):
+            continue
+        received = getattr(it, queries.RECEIVED[f.kind])
+        if f.received_from and received < f.received_from:
+            continue
+        if f.received_before and received >= f.received_before:
+            continue
         term = f.search.strip().lower()
         if term and not any(term in str(getattr(it, c) or "").lower() for c in SEARCH[f.kind]):
             continue
@@ -189,6 +202,17 @@ def _filters(now: dt.datetime) -> list[QueueFilter]:
         QueueFilter("supervision", department="GRB"),
         QueueFilter("supervision", severity="urgent", scope="all", search="督办1"),
         QueueFilter("supervision", status="in_progress"),
+        # the filter screen's category and days received (issue 10 §12)
+        QueueFilter("report", category="natural"),
+        QueueFilter("report", category="health", scope="all", severity="I"),
+        QueueFilter("work_order", category="0101", scope="all"),  # 供热 and what is under it
+        QueueFilter("work_order", category="01"),  # 城乡建设: three of the four
+        QueueFilter("work_order", category="02", scope="all"),  # none
+        QueueFilter("report", received_from=now - dt.timedelta(days=8),
+                    received_before=now - dt.timedelta(days=4)),
+        QueueFilter("work_order", received_from=now - dt.timedelta(days=6), scope="all",
+                    category="0102"),
+        QueueFilter("supervision", received_before=now - dt.timedelta(days=9), scope="all"),
     ]
     return out
 
@@ -365,3 +389,34 @@ def test_duty_team_picks_the_shift_covering_now(dataset):
         assert empty == queries.DutyTeam(None, None, None, None)
         assert queries.duty_team(day0 - dt.timedelta(seconds=1)).shift is None
         txn.rollback()  # leave the shared data set as it was
+
+
+def test_day_bounds_are_local_days_as_utc():
+    """The filter's days are the site's days: from 00:00 local, to the next day's 00:00."""
+    from zoneinfo import ZoneInfo
+
+    from console import fields
+    from console.errors import DomainError
+
+    tz = ZoneInfo("Asia/Shanghai")
+    since, before = queries.day_bounds(tz, dt.date(2026, 12, 1), dt.date(2026, 12, 3))
+    assert (since, before) == (dt.datetime(2026, 11, 30, 16), dt.datetime(2026, 12, 3, 16))
+    assert queries.day_bounds(tz, None, None) == (None, None)
+    assert fields.day_range("2026-12-01", "") == (dt.date(2026, 12, 1), None)
+    with pytest.raises(DomainError, match="after"):
+        fields.day_range("2026-12-05", "2026-12-01")
+    with pytest.raises(DomainError, match="expected a date YYYY-MM-DD, got 12/01"):
+        fields.day_range("12/01", "")
+
+
+def test_category_and_days_select_part_of_the_queue():
+    def n(**kw):
+        return queries.count(QueueFilter(scope="all", **kw))
+
+    for kind, code in (("report", "natural"), ("work_order", "0101"), ("work_order", "01")):
+        assert 0 < n(kind=kind, category=code) < n(kind=kind), (kind, code)
+    assert n(kind="work_order", category="01") == 3 * n(kind="work_order", category="0101")
+    assert n(kind="work_order", category="02") == 0
+    window = {"received_from": T0 - dt.timedelta(days=8), "received_before": T0 - dt.timedelta(days=4)}
+    for kind in ("report", "work_order", "supervision"):
+        assert 0 < n(kind=kind, **window) < n(kind=kind), kind

@@ -199,6 +199,51 @@ async def test_search_filters_and_scope(make_app, duty):
         assert item_list.total == 0
 
 
+async def test_filter_by_category_and_days_received(make_app, duty):
+    """Found (issue 10 §12): the filter screen had no category and no date range."""
+    from screens.filters import FilterScreen
+
+    _ctx, refs = duty
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        item_list = app.screen.pane().item_list
+        assert item_list.total == 3
+        await pilot.press("F")
+        await settle(pilot)
+        dialog = app.screen
+        dialog.query_one("#flt-scope").value = "all"
+        dialog.query_one("#flt-category").value = "natural"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert item_list.total == 1 and item_list.selected.ref == refs["old"]
+        assert "natural disaster" in plain(app.screen.pane().query_one(".filter-line"), 200)
+
+        await pilot.press("F", "ctrl+r", "F")  # reset, then the days received
+        await settle(pilot)
+        dialog = app.screen
+        dialog.query_one("#flt-since").value = "11/27"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FilterScreen)  # a bad date: said, nothing applied
+        assert "expected a date YYYY-MM-DD" in str(dialog.query_one("#flt-error").render())
+        dialog.query_one("#flt-since").value = "2026-11-28"
+        dialog.query_one("#flt-until").value = "2026-11-30"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert item_list.total == 0  # all came in on 11-27 (local)
+        line = plain(app.screen.pane().query_one(".filter-line"), 200)
+        assert "received 2026-11-28 – 2026-11-30" in line
+        await pilot.press("F")
+        await settle(pilot)
+        assert app.screen.query_one("#flt-since").value == "2026-11-28"  # shown as typed
+        app.screen.query_one("#flt-since").value = "2026-11-27"
+        app.screen.query_one("#flt-until").value = ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert item_list.total == 3
+
+
 async def test_alerts_banner_bell_and_ack(make_app, duty):
     ctx, refs = duty
     app = make_app()
