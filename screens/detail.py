@@ -372,7 +372,7 @@ class DetailScreen(ItemScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="detail", exit_on_error=False)
+        self.run_worker(self._load, exclusive=True, group="detail", exit_on_error=False)
 
     async def _load(self) -> None:
         kind, item_id = self.kind, self.item_id

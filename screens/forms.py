@@ -376,7 +376,7 @@ class FormScreen(DutyModalScreen[FormResult | None]):
             self._watch_timer = self.set_timer(0.3, self._run_watch)
 
     def _run_watch(self) -> None:
-        self.run_worker(self._watched(), exclusive=True, group="form-watch",
+        self.run_worker(self._watched, exclusive=True, group="form-watch",
                         exit_on_error=False)
 
     async def _watched(self) -> None:
