@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -47,16 +48,25 @@ def _verb_kinds(name: str) -> tuple[str, ...] | None:
     return verb.kinds if verb is not None else None
 
 
+def key_cells(key: str, description: str, compact: bool) -> int:
+    """The columns one FooterKey takes (Textual's padding: none between key and text
+    when compact but one space, else one around the key and one after the text)."""
+    cells = cell_len(key) + cell_len(description)
+    if not description:
+        return cells
+    return cells + (1 if compact else 3)
+
+
 class DutyFooter(Footer):
     """Footer that skips a recompose when its keys did not change.
 
-    The palette key is docked right *over* the row of keys; when the keys are
-    wider than the screen (80 columns in Chinese) a wide character under its
-    edge garbled it ("命令  板").  The keys' own row stops short of it instead.
+    Only whole keys are shown: the keys that do not fit the width are left out
+    (they are all in ? and the palette), never cut mid-word ("a Acknowled").  The
+    palette key is docked right *over* the row of keys; a wide character under its
+    edge garbled it ("命令  板"), so the keys' row stops short of it by its own width.
     """
 
     DEFAULT_CSS = """
-    DutyFooter { padding-right: 12; }
     DutyFooter FooterKey.-command-palette { background: $panel; }
     """
 
@@ -75,7 +85,7 @@ class DutyFooter(Footer):
         if palette:
             _node, b, enabled, tooltip = palette
             palette = (b.key, b.description, enabled, b.tooltip or tooltip)
-        return shown, palette, self.compact
+        return shown, palette, self.compact, self.app.size.width
 
     def _offered(self, action: str) -> bool:
         """Whether the screen offers this key here (a 12345 order has no 续报, a read-only
@@ -85,15 +95,30 @@ class DutyFooter(Footer):
 
     def compose(self) -> ComposeResult:
         self._shown = self._signature() if self._bindings_ready else None
-        keys = 0
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and "-command-palette" not in widget.classes:
+        widgets = list(super().compose())
+        palette = [w for w in widgets if isinstance(w, FooterKey)
+                   and "-command-palette" in w.classes]
+        # the palette key: docked right over the row, with its border and padding
+        reserved = sum(key_cells(w.key_display, w.description, False) + 2 for w in palette)
+        room = self.app.size.width - reserved
+        keys, full = 0, False
+        for widget in widgets:
+            if isinstance(widget, FooterKey) and widget not in palette:
                 if not self._offered(widget.action):
+                    continue
+                room -= key_cells(widget.key_display, widget.description, self.compact)
+                full = full or room < 0  # this key and every later one: in ? and the palette
+                if full:
                     continue
                 keys += 1
             yield widget
         if self._bindings_ready:
             self.styles.grid_size_columns = keys
+
+    def on_resize(self) -> None:
+        if self._bindings_ready and self.is_attached and not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self._recompose_if_changed)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

@@ -99,3 +99,30 @@ async def test_timeline_rows_are_read_whole_and_plurals(make_app, duty):
         await pilot.press(*refs["fire"])
         await settle(pilot)
         assert any("1 item ·" in ln for ln in screen_lines(app))
+
+
+async def test_the_footer_shows_whole_keys_only_at_every_width(make_app, duty):
+    """Found: at 80–100 columns the last key was cut mid-word (`a Acknowled`, `e 升级到下一`)
+    and at 100 columns in Chinese the palette key was garbled (`命令  板`)."""
+    from textual.widgets._footer import FooterKey
+
+    from screens.widgets.footer import DutyFooter
+
+    for lang in ("zh-CN", "en"):
+        i18n.set_language(lang)
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            for width in (80, 90, 100, 123, 160):
+                await pilot.resize_terminal(width, 24)
+                await settle(pilot)
+                footer = app.screen.query_one(DutyFooter)
+                keys = [k for k in footer.query(FooterKey) if "-command-palette" not in k.classes]
+                palette = footer.query_one(".-command-palette", FooterKey)
+                assert keys, (lang, width)
+                assert max(k.region.right for k in keys) <= palette.region.x, (lang, width)
+                shown = screen_lines(app)[-1]
+                for k in keys:  # each shown whole on the screen: key and description
+                    assert f"{k.key_display} {k.description}" in shown, (lang, width, shown)
+                assert palette.description in shown
+            wide = len(keys)
+        assert wide > 6  # 160 columns show more than 80 do
