@@ -17,7 +17,7 @@ import traceback
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 SECTIONS = ("sweep", "reads", "ack", "import", "propagation", "stats", "start", "keys", "rss",
-            "datatable", "issue14", "bulk")
+            "datatable", "issue14", "bulk", "idle")
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += ui_rows or []
         rows += run("keys", ui.key_rows, cfg, work) or []
         rows += run("rss", ui.rss_rows, cfg, work) or []
+        rows += run("idle", ui.idle_rows, cfg, work) or []
         rows += run("datatable", ui.datatable_rows, cfg, work) or []
         rows += run("reads", core.queue_pages, cfg, work) or []
         rows += run("sweep", core.sweep_and_counters, cfg, work) or []

@@ -85,6 +85,8 @@ def fmt_value(v: float | None, unit: str) -> str:
         return f"{v:.0f} MB"
     if unit == "rec/s":
         return f"{v:,.0f} rec/s"
+    if unit in ("% core", "B/s"):
+        return f"{v:,.1f} {unit}"
     return f"{v:g} {unit}"
 
 

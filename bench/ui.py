@@ -231,3 +231,79 @@ def datatable_rows(cfg: Config, path: Path) -> list[Row]:
             Row(sec, f"DataTable with all {n:,} rows: RSS peak", dt_["hwm_mb"], unit="MB",
                 baseline=empty["hwm_mb"], baseline_name="empty app"),
             Row(sec, f"DataTable with all {n:,} rows: End key", dt_["end_ms"])]
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def pty_idle(cmd: list[str], marker: bytes, env: dict, seconds: float,
+             timeout: float = 60) -> tuple[float | None, float | None]:
+    """Start ``cmd`` on a pty; once ``marker`` is on screen, leave it alone for ``seconds``
+    (reading what it writes, as a terminal does): its CPU then, as % of one core, and the
+    bytes it wrote per second."""
+    import fcntl
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLS, 0, 0))
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+                            start_new_session=True, close_fds=True)
+    os.close(slave)
+    buf, written, start, ticks0 = b"", 0, None, None
+    try:
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end and proc.poll() is None:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if start is None:
+                    buf += chunk
+                    if marker in buf:  # painted: the idle time starts now
+                        time.sleep(1)  # the first second's late paints are not idling
+                        start, ticks0 = time.perf_counter(), _cpu_ticks(proc.pid)
+                        end = start + seconds
+                else:
+                    written += len(chunk)
+        ticks1 = _cpu_ticks(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        os.close(master)
+    if start is None or ticks0 is None or ticks1 is None:
+        return None, None
+    elapsed = time.perf_counter() - start
+    cpu = (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / elapsed * 100
+    return cpu, written / elapsed
+
+
+def idle_rows(cfg: Config, path: Path) -> list[Row]:
+    """Issue 13: an idle console's CPU (nothing changes but the clock and the countdowns)."""
+    url = f"sqlite:///{path}"
+    ref = _first_ref(path)[:12].encode()
+    exe = Path(sys.executable).parent / "dutyroom"
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", LANG="zh_CN.UTF-8")
+    env.pop("TEXTUAL_ANIMATIONS", None)
+    site = path.parent / "bench-site.yaml"
+    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
+    seconds = cfg.r(30, 5)
+    e_cpu, _e_out = pty_idle([sys.executable, "-c", EMPTY_APP], b"BENCH-READY-7731", env, seconds)
+    d_cpu, d_out = pty_idle([str(exe), "--config", str(site), "--as", dataset.BENCH_USER,
+                             "--db", url], ref, env, seconds)
+    sec = "3 · idle"
+    note = "" if d_cpu is not None else f"first frame not seen: {LAST_MISS[-1:]}"
+    return [Row(sec, f"idle console on a pty: CPU over {seconds} s, {cfg.size_label} db",
+                d_cpu, unit="% core", baseline=e_cpu, baseline_name="empty app on a pty",
+                target=at_most(3, "% core"), samples=1, note=note),
+            Row(sec, "idle console: bytes written to the terminal per second", d_out,
+                unit="B/s", samples=1,
+                note="the clock each second, the countdowns each minute, nothing else")]

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
 
 from console.i18n import t
@@ -45,7 +46,11 @@ class DutyHeader(Widget):
         self.app.published.subscribe(self, self._published)
 
     def _published(self, published) -> None:
-        if published.header and self.state != self._drawn:
+        if not published.header or self.state == self._drawn:
+            return
+        if self._drawn is not None and self.state.with_(clock=self._drawn.clock) == self._drawn:
+            self.refresh(Region(0, 0, self.size.width, 1))  # the clock's line only, each second
+        else:
             self.refresh()
 
     @property

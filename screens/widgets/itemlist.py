@@ -93,6 +93,7 @@ class ItemList(ScrollView, can_focus=True):
         self._lines: OrderedDict[tuple, Strip] = OrderedDict()  # rendered lines (LRU)
         self.marks: dict[int, QueueRow] = {}  # marked rows as shown (bulk actions, storms)
         self.lines_drawn = 0  # lines rendered afresh (not from self._lines): work done
+        self._drawn: dict[int, tuple] = {}  # screen line → the key it was last drawn with
 
     @property
     def kind(self) -> str:
@@ -110,8 +111,10 @@ class ItemList(ScrollView, can_focus=True):
         if published.reconnected or published.touches(self.kind):
             if self.started:
                 self.reload()
-        elif published.alerts or (published.tick and self.is_on_screen):
-            self.refresh()  # marks and countdowns move without a read
+        elif published.alerts:
+            self.refresh()  # marks move without a read
+        elif published.tick and self.is_on_screen:
+            self.refresh_changed()  # countdowns: only the lines whose text moved
 
     def loaded_rows(self) -> Iterator[QueueRow]:
         """The rows this list holds now (what the officer can see or just saw)."""
@@ -419,6 +422,7 @@ class ItemList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.content_width
         index = int(self.scroll_y) + y
+        self._drawn.pop(y, None)
         if self.total is None or index >= self.total:
             base = self.rich_style
             if y == 0:
@@ -430,15 +434,9 @@ class ItemList(ScrollView, can_focus=True):
             self._want(index // PAGE)
             dim = self.get_component_rich_style("itemlist--dim")
             return self._strip(Text("  …", style=dim), width, self.rich_style)
-        app = self.app
-        flashing = app.is_flashing(row.kind, row.id)
-        countdown, band = self._countdown(row)
-        # Toolong's lesson: a line is drawn once and reused until something it shows
-        # changes — the row (version), the width, cursor/flash/alert marks, the countdown
-        # and its band.  A hit costs a dict look-up: no style, no Text, no Strip.
-        key = (row.id, row.version, width, index == self.cursor and (1 + self.has_focus), flashing,
-               row.id in app.alert_ids.get(row.kind, ()), countdown, band, app.theme,
-               row.id in self.marks)
+        key = self._line_key(index, row, width)
+        self._drawn[y] = key
+        flashing, countdown, band = key[4], key[6], key[7]
         strip = self._lines.get(key)
         if strip is not None:
             self._lines.move_to_end(key)
@@ -454,6 +452,26 @@ class ItemList(ScrollView, can_focus=True):
         if len(self._lines) > LINE_CACHE:
             self._lines.popitem(last=False)
         return strip
+
+    def _line_key(self, index: int, row: QueueRow, width: int) -> tuple:
+        """Everything a line shows.  Toolong's lesson: a line is drawn once and reused
+        until something it shows changes — the row (version), the width, cursor/flash/
+        alert marks, the countdown and its band.  A hit costs a dict look-up."""
+        app = self.app
+        countdown, band = self._countdown(row)
+        return (row.id, row.version, width, index == self.cursor and (1 + self.has_focus),
+                app.is_flashing(row.kind, row.id), row.id in app.alert_ids.get(row.kind, ()),
+                countdown, band, app.theme, row.id in self.marks)
+
+    def refresh_changed(self) -> None:
+        """Repaint only the lines on screen whose key moved since they were drawn: an idle
+        console wrote every visible row every second (56 kB/s over SSH for a clock)."""
+        width, top = self.content_width, int(self.scroll_y)
+        for y in range(self.size.height):
+            row = self.row_at(top + y) if self.total and top + y < self.total else None
+            # (a whole line: Textual writes whole lines even for a smaller region)
+            if row is not None and self._drawn.get(y) != self._line_key(top + y, row, width):
+                self.refresh_line(top + y)
 
     def _countdown(self, row: QueueRow) -> tuple[str, str]:
         """The row's countdown now and its colour band ("" and "ok" once closed)."""

@@ -126,3 +126,40 @@ async def test_the_footer_shows_whole_keys_only_at_every_width(make_app, duty):
                 assert palette.description in shown
             wide = len(keys)
         assert wide > 6  # 160 columns show more than 80 do
+
+
+async def test_an_idle_second_repaints_only_what_moved(make_app, duty, monkeypatch):
+    """Found (idle benchmark): every second the console rewrote every visible row and both
+    header lines (50 kB in 5 s on the demo's 80×24) for a clock.  Now a second with nothing
+    new repaints the clock's line and the rows whose countdown text moved, nothing else."""
+    from screens.widgets.header import DutyHeader
+    from screens.widgets.itemlist import ItemList
+
+    ctx, _refs = duty
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        items = app.screen.pane().item_list
+        rows: list[int] = []
+        regions: list = []
+        monkeypatch.setattr(ItemList, "refresh_line", lambda self, y: rows.append(y))
+        whole: list = []  # the list repainted whole: every row rewritten
+        real_list = ItemList.refresh
+        monkeypatch.setattr(ItemList, "refresh", lambda self, *r, **kw: (
+            whole.append(r) if not r else None, real_list(self, *r, **kw))[1])
+        real = DutyHeader.refresh
+        monkeypatch.setattr(DutyHeader, "refresh",
+                            lambda self, *r, **kw: (regions.append(r), real(self, *r, **kw)))
+        app.tick()  # the clock stands still: nothing moved
+        await settle(pilot)
+        assert rows == [] and regions == [] and whole == []
+        before = [items.row_text(r) for r in items.loaded_rows()]
+        ctx.clock.advance(seconds=1)
+        moved = [i for i, (r, was) in enumerate(zip(items.loaded_rows(), before, strict=True))
+                 if items.row_text(r) != was]  # the mm:ss ones, and one at the hour's edge
+        assert moved
+        app.tick()
+        await settle(pilot)
+        assert sorted(rows) == moved  # only those rows (none of the h/m or d/h ones)
+        assert whole == []
+        assert [r[0].height for r in regions] == [1]  # the clock's line, not the counters
