@@ -303,7 +303,8 @@ def idle_rows(cfg: Config, path: Path) -> list[Row]:
     note = "" if d_cpu is not None else f"first frame not seen: {LAST_MISS[-1:]}"
     return [Row(sec, f"idle console on a pty: CPU over {seconds} s, {cfg.size_label} db",
                 d_cpu, unit="% core", baseline=e_cpu, baseline_name="empty app on a pty",
-                target=at_most(3, "% core"), samples=1, note=note),
+                samples=1, note=note or "the feed's poll (4/s), the sweep (every 5 s), the "
+                "clock and the countdowns: issue 13 asks for the figure, not a bound"),
             Row(sec, "idle console: bytes written to the terminal per second", d_out,
                 unit="B/s", samples=1,
                 note="the clock each second, the countdowns each minute, nothing else")]
