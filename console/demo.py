@@ -22,6 +22,7 @@ import yaml
 
 from . import actions, db, sweep
 from .actions.scheduled import demo_history as scheduled_demo
+from .actions.units import add_working_hours
 from .clock import FrozenClock, to_local, to_utc_naive
 from .context import Actor, Context
 from .errors import DomainError, DutyError
@@ -30,6 +31,7 @@ from .models import ITEM_MODELS, Event, Report
 from .paths import demo_dir, plans_dir
 
 FORGET_RECENT = 0.18  # share of the last two days' items nobody has handled yet
+LATE_ACCEPTANCE = 0.08  # share of orders whose unit accepts after the 2 working hours
 
 
 def _yaml(path: Path) -> Any:
@@ -394,8 +396,12 @@ def _schedule_order(replay: _Replay, rng: random.Random, tpl: dict, at: dt.datet
     urgency = tpl.get("urgency", "normal")
     span_h = {"very_urgent": 2, "urgent": 12}.get(urgency, max(6, days * 24 * 0.6))
     roll = rng.random()
-    if roll >= 0.05:  # 签收 on the unit's phoned word, before the 2 working hours (issue 11)
-        replay.at(t + (t_ack - t) / 2, lambda: actions.accept(ctx, officer, target()))
+    t_accept = t + (t_ack - t) / 2
+    if roll >= 0.05 and rng.random() < LATE_ACCEPTANCE:  # 签收 after its working hours ran out
+        due = add_working_hours(ctx.settings, t, ctx.settings.unitdesk.accept_hours)
+        t_accept = due + dt.timedelta(minutes=rng.randint(20, 300))
+    if roll >= 0.05:  # 签收 on the unit's phoned word, mostly within 2 working hours (issue 11)
+        replay.at(t_accept, lambda: actions.accept(ctx, officer, target()))
     if roll < 0.05:
         replay.at(t_ack + dt.timedelta(hours=2),
                   lambda: actions.return_order(ctx, officer, target(),
@@ -411,7 +417,8 @@ def _schedule_order(replay: _Replay, rng: random.Random, tpl: dict, at: dt.datet
     if rng.random() < 0.25:
         replay.at(t_ack + dt.timedelta(hours=span_h * 0.7),
                   lambda: actions.urge(ctx, officer, target(), note="电话催办承办单位"))
-    t_reply = t_ack + dt.timedelta(hours=span_h * rng.uniform(0.3, 1.1))
+    t_reply = max(t_ack + dt.timedelta(hours=span_h * rng.uniform(0.3, 1.1)),
+                  t_accept + dt.timedelta(minutes=30))  # the unit replies after it accepted
     replay.at(t_reply, lambda: actions.reply(ctx, officer, target(),
                                              "承办单位已现场处理，已向市民答复办理结果。"))
     t_visit = t_reply + dt.timedelta(hours=rng.randint(4, 30))

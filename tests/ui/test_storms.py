@@ -167,6 +167,13 @@ def test_the_demo_opens_on_a_few_live_alerts_not_a_backlog(ctx, sqlite_db):
     # the backlog was handled in the replay: each item its own acknowledgement event
     settled = Event.select().where(Event.note == "接班后逐项核实，已确认").count()
     assert settled > 0
+    # a realistic week: most units accept within their working hours, some late (按时签收率
+    # below 100 %, which a demo with every acceptance on time never showed)
+    from console.models import WorkOrder
+
+    accepted = WorkOrder.select().where(WorkOrder.accepted_at.is_null(False))
+    late = accepted.where(WorkOrder.accepted_at > WorkOrder.accept_due_at).count()
+    assert 0 < late < accepted.count() / 4, (late, accepted.count())
 
 
 async def test_space_in_the_search_line_is_a_space_not_a_mark(make_app, duty):
