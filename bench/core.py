@@ -462,6 +462,25 @@ def statistics_rows(cfg: Config, path: Path) -> list[Row]:
         st = work_order_stats(since, until)
         xs.append(_ms(t0))
         total = st.total
-    database.close()
-    return [Row("8 · statistics", f"work-order statistics, one year ({total:,} orders)",
+    rows = [Row("8 · statistics", f"work-order statistics, one year ({total:,} orders)",
                 median(xs), target=at_most(2000, "ms"), samples=len(xs))]
+    rows += _figures_rows(cfg, ctx, since, until)
+    database.close()
+    return rows
+
+
+def _figures_rows(cfg: Config, ctx, since: dt.datetime, until: dt.datetime) -> list[Row]:
+    """Issue 12: the figures (console/figures.py) of a year, total and grouped, ≤ 1 s."""
+    from console.figures import Period, figures
+
+    period = Period(since, until, ctx.settings.tz)
+    rows = []
+    for by in (None, "department", "month"):
+        xs = []
+        for _ in range(cfg.r(5, 2)):
+            t0 = time.perf_counter()
+            figures("work_order", period, by, settings=ctx.settings, now=until)
+            xs.append(_ms(t0))
+        rows.append(Row("8 · statistics", f"figures of a year, {by or 'total'} (dutyroom stats)",
+                        median(xs), target=at_most(1000, "ms"), samples=len(xs)))
+    return rows

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from console.clock import to_utc_naive
+from console.clock import to_local, to_utc_naive
 from console.figures import Period, figures
 from console.models import Department, Event, Report, SupervisionItem, WorkOrder
 
@@ -187,3 +187,51 @@ def test_generated_orders_match_their_known_rates(ctx, db):
         assert g[code]["on_time_rate"] == pytest.approx(on_time / c)
         assert g[code]["median_close_hours"] == hours[math.ceil(len(hours) * 0.5) - 1]
         assert g[code]["p90_close_hours"] == hours[math.ceil(len(hours) * 0.9) - 1]
+    # the whole period, each local month and each type (the rank read, the window): the same
+    # nearest-rank answers as the hand-sorted durations
+    every = sorted(h for _n, _c, _o, hours in truth.values() for h in hours)
+    t = figures("work_order", period, settings=ctx.settings, now=ctx.now())["total"]
+    assert (t["median_close_hours"], t["p90_close_hours"]) == (
+        every[math.ceil(len(every) * 0.5) - 1], every[math.ceil(len(every) * 0.9) - 1])
+    by_month: dict[str, list[int]] = {}
+    for i in range(1200):
+        if i % 7:
+            received = start + dt.timedelta(minutes=37 * i)
+            month = to_local(received, ctx.settings.tz).strftime("%Y-%m")
+            by_month.setdefault(month, []).append(i % 97 + 1)
+    months = figures("work_order", period, "month", settings=ctx.settings,
+                     now=ctx.now())["groups"]
+    assert sorted(months) == sorted(by_month) == ["2026-03"]
+    for month, hours in by_month.items():
+        hours.sort()
+        assert months[month]["median_close_hours"] == hours[math.ceil(len(hours) * 0.5) - 1]
+        assert months[month]["p90_close_hours"] == hours[math.ceil(len(hours) * 0.9) - 1]
+    by_type = figures("work_order", period, "type", settings=ctx.settings, now=ctx.now())
+    assert by_type["groups"]["complaint"]["median_close_hours"] == t["median_close_hours"]
+
+
+def test_sqlite_reads_percentiles_by_rank_from_the_duration_index(ctx, month, monkeypatch):
+    """Work done, not time: the total's and each department's percentiles are index walks
+    (migration 0012), not a window numbering every closed order of the period."""
+    from console import figures as figures_mod
+    from console.db import is_postgres
+    from console.models import database
+
+    if is_postgres():
+        pytest.skip("PostgreSQL keeps the window")
+    period = _march(ctx)
+    plans = []
+    target = database.obj  # the proxy's database
+    real = target.execute_sql
+
+    def spy(sql, params=None, *a, **kw):
+        if "OFFSET" in sql and "unixepoch" in sql:
+            plans.append(str(real("EXPLAIN QUERY PLAN " + sql, params).fetchall()))
+        return real(sql, params, *a, **kw)
+
+    monkeypatch.setattr(target, "execute_sql", spy)
+    f = figures_mod.figures("work_order", period, "department", settings=ctx.settings,
+                            now=ctx.now())
+    assert f["total"]["median_close_hours"] == 4.0
+    assert plans and all("work_order_close_secs" in p and "TEMP B-TREE" not in p
+                         for p in plans), plans
