@@ -19,6 +19,7 @@ from typing import Any
 
 from peewee import JOIN, fn
 
+from .db import is_postgres
 from .models import Department, ItemLink, WorkOrder
 
 MATCHES = ("phone", "place")
@@ -86,6 +87,38 @@ def _earlier(r: MergeRules, order: Any) -> list[int]:
     return list(dict.fromkeys(found))
 
 
+_LATERAL = {  # PostgreSQL: one statement per match for a whole batch of new orders
+    "phone": ("unnest(%s::bigint[], %s::text[], %s::timestamp[]) AS n(id, phone, at)",
+              "w.phone = n.phone"),
+    "place": ("unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamp[]) "
+              "AS n(id, address, category, at)",
+              "w.address = n.address AND w.category = n.category"),
+}
+
+
+def _earlier_many(r: MergeRules, orders: list[Any]) -> dict[int, list[int]]:
+    """``_earlier`` for many orders in one statement per match (PostgreSQL's LATERAL):
+    an import's 20,000 look-ups were 20,000 round trips (3.9 s of 7.6 s for 10,000
+    orders, measured).  Same answer: per match the newest first, cut at the limit."""
+    window = dt.timedelta(days=r.window_days)
+    found: dict[int, list[int]] = {o.id: [] for o in orders}
+    for match in ("phone", "place"):
+        chosen = [(o, keys) for o in orders for m, keys in _matches(r, o) if m == match]
+        if not chosen:
+            continue
+        source, test = _LATERAL[match]
+        columns = list(zip(*[(o.id, *keys, o.received_at) for o, keys in chosen], strict=True))
+        sql = (f"SELECT n.id, c.id FROM {source} CROSS JOIN LATERAL (SELECT w.id, "
+               f"w.received_at FROM {WorkOrder._meta.table_name} w WHERE {test} "
+               f"AND w.received_at >= n.at - %s AND w.received_at <= n.at AND w.id <> n.id "
+               f"ORDER BY w.received_at DESC LIMIT {int(r.max_candidates)}) c "
+               f"ORDER BY n.id, c.received_at DESC")
+        cursor = WorkOrder._meta.database.execute_sql(sql, [*map(list, columns), window])
+        for new_id, other in cursor.fetchall():
+            found[new_id].append(other)
+    return {i: list(dict.fromkeys(ids)) for i, ids in found.items()}
+
+
 def _merged(ids: set[int]) -> set[int]:
     """Which of ``ids`` are merged duplicates (represented by their master instead)."""
     out: set[int] = set()
@@ -100,7 +133,10 @@ def _merged(ids: set[int]) -> set[int]:
 def _found_for(settings: Any, orders: list[Any]) -> dict[int, list[int]]:
     """Each order's candidates: the earlier orders it may repeat, at most max_candidates."""
     r = rules_of(settings)
-    raw = {o.id: _earlier(r, o) for o in orders}
+    if len(orders) > 1 and is_postgres():
+        raw = _earlier_many(r, orders)
+    else:
+        raw = {o.id: _earlier(r, o) for o in orders}
     merged = _merged(set().union(*raw.values())) if raw else set()
     return {i: [c for c in ids if c not in merged][: r.max_candidates]
             for i, ids in raw.items()}

@@ -16,14 +16,16 @@ Counts of a search are capped (``CAP``, shown as "999+") like the header's.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from peewee import SQL
 
 from . import db as dbmod
 from .models import Report, SupervisionItem, WorkOrder
+from .models import database as _database
 
 MIN_INDEXED = 3  # the trigram tokenizer needs three characters
 SHORT_SCAN = 20_000  # queue rows a 1–2 character search looks through
@@ -100,3 +102,47 @@ def partial(term: str, queue: Callable[[], Any]) -> bool:
 def forget(database: Any) -> None:
     """Drop what is known of ``database``'s tables (after a migration in-process)."""
     _fts_present.pop(database, None)
+
+
+# the searched columns per FTS table: migration 0006's map (its triggers insert the same)
+FTS_COLUMNS = {"report_fts": ("ref", "title", "place", "reporter_phone", "reporter"),
+               "work_order_fts": ("ref", "content", "caller", "phone", "address"),
+               "supervision_item_fts": ("ref", "title")}
+
+
+@contextlib.contextmanager
+def bulk_indexed(model: type) -> Iterator[Callable[[list[int]], None]]:
+    """A bulk insert into ``model`` indexes its rows once, not row by row.
+
+    Migration 0006's AFTER INSERT trigger indexes each row as it is inserted: for an
+    executemany of 20,000 work orders 3.3 s of a 3.7 s insert (measured), where one
+    ``INSERT INTO fts SELECT … WHERE id IN (…)`` takes 0.25 s.  Inside the caller's
+    transaction (SQLite's DDL is transactional: a rollback, or a killed process, puts the
+    trigger back with the rows gone) the trigger is dropped, the caller inserts and hands
+    the new ids to the function yielded, which indexes them; the trigger is created again
+    on leaving the block (an error leaves it to the rollback).  Elsewhere (PostgreSQL, no FTS) the function does
+    nothing.
+    """
+    table = model._meta.table_name
+    fts = FTS.get(getattr(model, "KIND", ""), "")
+    trigger = None
+    if not dbmod.is_postgres() and fts and has_fts(model.KIND):
+        row = _database.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                                      "AND name = ?", (f"{fts}_ai",)).fetchone()
+        trigger = row[0] if row else None
+    if trigger is None:
+        yield lambda ids: None
+        return
+    cols = ", ".join(FTS_COLUMNS[fts])
+    db = _database
+    db.execute_sql(f'DROP TRIGGER "{fts}_ai"')
+
+    def index(ids: list[int]) -> None:
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            db.execute_sql(f'INSERT INTO "{fts}"(rowid, {cols}) SELECT id, {cols} FROM '
+                           f'"{table}" WHERE id IN ({", ".join("?" * len(part))})', part)
+
+    yield index
+    # only on success: after an error the transaction rolls back, and the drop with it
+    db.execute_sql(trigger)

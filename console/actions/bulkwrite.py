@@ -125,13 +125,24 @@ def _insert_rows(model: type, rows: list[dict]) -> None:
 
 
 def _ids_by_ref(model: type, refs: list[str]) -> dict[str, int]:
+    """{ref: id} of the stored rows among ``refs``.
+
+    On PostgreSQL the statement is never prepared: psycopg prepares a statement run five
+    times, and the generic plan made while the import's table still looked empty (no
+    statistics yet inside the transaction) scanned it with 500 parameters per row — one
+    look-up took 6.6 s of a 10,000-order import (measured); a custom plan takes 10 ms.
+    """
     out: dict[str, int] = {}
     table = model._meta.table_name
     for start in range(0, len(refs), 500):
         chunk = refs[start:start + 500]
         marks = ", ".join([database.param] * len(chunk))
-        cursor = database.execute_sql(
-            f'SELECT "ref", "id" FROM "{table}" WHERE "ref" IN ({marks})', chunk)
+        sql = f'SELECT "ref", "id" FROM "{table}" WHERE "ref" IN ({marks})'
+        if is_postgres():
+            cursor = database.cursor()
+            cursor.execute(sql, chunk, prepare=False)
+        else:
+            cursor = database.execute_sql(sql, chunk)
         out.update(cursor.fetchall())
     return out
 

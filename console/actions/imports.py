@@ -10,7 +10,7 @@ from typing import Any
 
 from peewee import fn
 
-from .. import fields, repeats, rules
+from .. import fields, repeats, rules, search
 from ..clock import to_utc_naive
 from ..context import Actor, Context
 from ..errors import DomainError, DutyError, ImportRejected, PermissionDenied
@@ -279,8 +279,10 @@ class _Run:
         rows, extras = self.new_rows(kind, batch)
         if not rows:
             return
-        _insert_rows(model, rows)
-        ids = _ids_by_ref(model, [row["ref"] for row in rows])
+        with search.bulk_indexed(model) as index:  # the search index in one statement
+            _insert_rows(model, rows)
+            ids = _ids_by_ref(model, [row["ref"] for row in rows])
+            index(list(ids.values()))
         events = []
         for row, r in zip(rows, extras, strict=True):
             item_id = ids[row["ref"]]

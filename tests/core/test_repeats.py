@@ -50,6 +50,25 @@ def test_same_phone_or_same_place_within_the_window_is_a_repeat(ctx, db):
     assert dict(repeats.counts(T0 - 40 * DAY, T0 + DAY, by="category")) == {"供热": 3}
 
 
+def test_the_batched_look_up_answers_as_the_one_by_one(ctx, db):
+    """An import's look-up for a whole batch (PostgreSQL: one LATERAL statement per match)
+    gives each order the candidates the one-order look-up gives, in the same order."""
+    from console.db import is_postgres
+
+    if not is_postgres():
+        pytest.skip("the batched look-up is PostgreSQL's (SQLite has no LATERAL)")
+    made = []
+    for i in range(24):  # phones and places that repeat, some outside the window
+        made.append(order(ctx, f"1380000{i % 5:04d}", f"幸福路{i % 4}号", "供热" if i % 3 else "",
+                          days_ago=40 - i * 2))
+    rules = repeats.rules_of(ctx.settings)
+    rules = dataclasses.replace(rules, max_candidates=3)
+    orders = list(WorkOrder.select().where(WorkOrder.id.in_([o.id for o in made])))
+    one_by_one = {o.id: repeats._earlier(rules, o) for o in orders}
+    assert any(len(v) == 3 for v in one_by_one.values())  # the limit cuts some
+    assert repeats._earlier_many(rules, orders) == one_by_one
+
+
 def test_window_and_match_are_configuration(ctx, db):
     narrow = dataclasses.replace(repeats.rules_of(ctx.settings), window_days=60,
                                  match=("phone",))
