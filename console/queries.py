@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import JOIN, SQL, ForeignKeyField, Tuple, fn
+from peewee import JOIN, ForeignKeyField, Tuple, fn
 
-from . import categories, merge_queries, schedule_queries, search  # merge_queries: 并单, 重复投诉
-from .clock import to_utc_naive
+from . import schedule_queries, search  # merge_queries: 并单, 重复投诉
 from .errors import PermissionDenied
 from .i18n import t
 from .models import (
@@ -35,6 +34,13 @@ from .models import (
     WorkOrder,
     database,
 )
+from .queue_filter import OPEN_RANKS
+from .queue_filter import RECEIVED as RECEIVED  # re-exported: callers read them here too
+from .queue_filter import UNIT_KINDS as UNIT_KINDS
+from .queue_filter import QueueFilter as QueueFilter
+from .queue_filter import day_bounds as day_bounds
+from .queue_filter import order as _order
+from .queue_filter import where as _where
 from .shiftwork import instruction_people  # 批示: the leader with title, the recorder
 from .textsafe import one_line, visible
 from .views import (
@@ -56,35 +62,6 @@ from .views import (
 )
 
 KINDS = ("report", "work_order", "supervision")
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """What a queue shows.  ``scope``: "open", "closed" or "all"."""
-
-    kind: str
-    scope: str = "open"
-    status: str | None = None
-    severity: str | None = None  # level / urgency / 3715 class
-    department: str | None = None  # code
-    mine: str | None = None  # login of the owner
-    overdue_only: bool = False
-    unacked_only: bool = False
-    search: str = ""
-    now: dt.datetime | None = None  # for overdue_only
-    repeats_only: bool = False  # 重复投诉 only (issue 11, console/repeats.py)
-    # a unit liaison's view (role unit): only that department's items, whatever the other
-    # filters say; a kind without a handling unit (reports, plans) shows none
-    unit: str | None = None
-    # a report's category (natural/accident/…) or a 12345 class code (its orders and those of
-    # every class below it); supervision and scheduled items have none
-    category: str | None = None
-    # received (registered) from / before, naive UTC: the filter's local days (day_bounds)
-    received_from: dt.datetime | None = None
-    received_before: dt.datetime | None = None
-
-    def with_(self, **changes: Any) -> QueueFilter:
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -174,71 +151,6 @@ def _base(f: QueueFilter):
     return _where(query, f)
 
 
-UNIT_KINDS = ("work_order", "supervision", "scheduled")  # the kinds with a handling unit
-RECEIVED = {"report": "received_at", "work_order": "received_at",
-            "supervision": "registered_at"}  # what the filter's dates apply to
-
-
-def day_bounds(tz: dt.tzinfo, since: dt.date | None, until: dt.date | None
-               ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Local days from–to (inclusive) as naive UTC bounds [from, before)."""
-    def start(day: dt.date) -> dt.datetime:
-        return to_utc_naive(dt.datetime.combine(day, dt.time()), tz)
-
-    return (start(since) if since else None,
-            start(until + dt.timedelta(days=1)) if until else None)
-OPEN_RANKS = 10  # rules.queue_position: open items rank below 10, closed ones from 10
-
-
-def _where(query, f: QueueFilter):
-    model = ITEM_MODELS[f.kind]
-    # scope by rank, not closed_at: the queue's own index (rank, sort_key, id) then both
-    # filters and orders, for open and for closed alike
-    if f.scope == "open":
-        query = query.where(model.rank < OPEN_RANKS)
-    elif f.scope == "closed":
-        query = query.where(model.rank >= OPEN_RANKS)
-    if f.status:
-        query = query.where(model.status == f.status)
-    if f.severity:
-        query = query.where(getattr(model, _SEVERITY[f.kind]) == f.severity)
-    for code in (f.department, f.unit):
-        if code and f.kind in UNIT_KINDS:
-            dept = Department.select(Department.id).where(Department.code == code)
-            query = query.where(model.department.in_(dept))
-    if f.unit is not None and (not f.unit or f.kind not in UNIT_KINDS):
-        query = query.where(SQL("1 = 0"))
-    if f.mine:
-        query = query.where(model.owner == f.mine)
-    if f.category and f.kind == "report":
-        query = query.where(model.category == f.category)
-    elif f.category and f.kind == "work_order":
-        query = query.where(model.category.in_(categories.names_under(f.category) or [""]))
-    received = RECEIVED.get(f.kind)
-    if received is not None and f.received_from is not None:
-        query = query.where(getattr(model, received) >= f.received_from)
-    if received is not None and f.received_before is not None:
-        query = query.where(getattr(model, received) < f.received_before)
-    if f.overdue_only:  # closed items have no deadline
-        now = f.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        query = query.where(model.deadline_at.is_null(False) & (model.deadline_at <= now))
-    if f.unacked_only:
-        query = query.where(model.closed_at.is_null() & model.acked_at.is_null())
-    if f.repeats_only and f.kind == "work_order":  # 重复投诉 (issue 11), by the link index
-        query = query.where(model.id.in_(merge_queries.repeats.repeat_ids()))
-    term = f.search.strip()
-    if term and f.kind == "scheduled":  # topic, period, department
-        query = query.where(model.ref.contains(term) | schedule_queries.search(term))
-    elif (term and not search.is_short(term) and f.kind in ("work_order", "report")
-          and merge_queries.masters_named(model, term).exists()):
-        # 并单: a merged duplicate's reference finds its master (an exact ref: one index probe)
-        query = query.where(model.id.in_(merge_queries.masters_named(model, term)))
-    elif term:  # the queue without the search: what a 1–2 character one scans
-        query = search.restrict(query, model, f.kind, term, lambda: _where(
-            model.select(model.id), f.with_(search="")).order_by(*_order(model)))
-    return query
-
-
 def short_partial(f: QueueFilter) -> bool:  # a 1–2 character search saw part of the queue
     m = ITEM_MODELS[f.kind]
     return search.partial(f.search.strip(), lambda: _where(m.select(m.id), f.with_(search="")))
@@ -256,12 +168,6 @@ def count(f: QueueFilter, cap: int | None = None) -> int:  # cap: walk at most c
     if cap is not None:
         return int(_where(model.select(model.id), f).limit(cap + 1).count())
     return int(_where(model.select(fn.COUNT(model.id)), f).scalar() or 0)
-
-
-def _order(model, descending: bool = False):
-    if descending:
-        return [model.rank.desc(), model.sort_key.desc(), model.id.desc()]
-    return [model.rank, model.sort_key, model.id]
 
 
 def window(f: QueueFilter, offset: int, limit: int, *, total: int | None = None) -> list[QueueRow]:

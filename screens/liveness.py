@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from textual import events
 
@@ -28,12 +30,13 @@ class TerminalWatch:
     """Mixed into an ``App``: ``watch_terminal`` starts it, ``on_cursor_position`` feeds it."""
 
     _terminal_probe: session.TerminalProbe | None = None
+    set_interval: Callable[..., Any]  # the App's (an annotation only: no attribute here)
 
     def watch_terminal(self, seconds: float) -> None:
         if seconds <= 0 or not _a_terminal():
             return
         self._terminal_probe = session.TerminalProbe()
-        self.set_interval(seconds, self._ask_terminal)  # type: ignore[attr-defined]
+        self.set_interval(seconds, self._ask_terminal)
 
     def _ask_terminal(self) -> None:
         probe, driver = self._terminal_probe, getattr(self, "_driver", None)

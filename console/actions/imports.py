@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from array import array
 from collections.abc import Callable, Iterable
@@ -11,7 +10,6 @@ from typing import Any
 from peewee import fn
 
 from .. import fields, repeats, rules, search
-from ..clock import to_utc_naive
 from ..context import Actor, Context
 from ..errors import DomainError, DutyError, ImportRejected, PermissionDenied
 from ..i18n import label, t
@@ -31,10 +29,10 @@ from ..models import (
     database,
 )
 from .bulkwrite import _full_row, _head, _ids_by_ref, _insert_rows, _state
+from .import_rows import _import_row, _parse_dt
 from .plumbing import (
     DIGEST_FROM,
     LOGGED,
-    _next_ref,
     _notify,
     _require,
     _transaction,
@@ -44,7 +42,7 @@ from .plumbing import (
     take_intent,
 )
 from .roster import _write_row, department_values, person_values
-from .roundtrip import UNIT_DESK, handed_items, restore_links, scheduled_row, unflag
+from .roundtrip import handed_items, restore_links, unflag
 
 
 class ImportResult(dict):
@@ -355,111 +353,6 @@ def _import_upsert(model: type, key: str, values: dict, kind: str, log: Callable
     log(kind, row.id, values[key], action, after)
     result[kind] = result.get(kind, 0) + 1
     return row
-
-
-def _import_row(ctx: Context, kind: str, r: Any, ref: str | None, now: dt.datetime,
-                depts: dict, reject: Callable) -> dict:
-    d = r.data
-    s = ctx.settings
-    severity = d.get(ITEM_MODELS[kind].SEVERITY_FIELD) or ("default" if kind == "supervision"
-                                                          else None)
-    chain = d.get("chain") or _chain(s, kind, severity)
-    step = min(d.get("step") or 0, len(chain) - 1)
-    closed_at = d.get("closed_at")
-    start = d.get("received_at") or d.get("registered_at")
-    row: dict[str, Any] = {
-        "chain": chain, "step": step, "created_at": now, "updated_at": now,
-        "closed_at": closed_at, "acked_by": d.get("acked_by"), "acked_at": d.get("acked_at"),
-        "owner": d.get("owner"), "overdue_at": d.get("overdue_at"), "version": 1,
-    }
-    if kind == "report":
-        fields = ("received_at", "occurred_at", "place", "category", "subtype", "level",
-                  "sensitive", "title", "summary", "dead", "injured", "missing", "area", "trend",
-                  "measures", "requests", "source_unit", "reporter", "reporter_phone", "recorder",
-                  "reported_at")
-        row.update({f: d[f] for f in fields})
-        updates = [u for u in d.get("updates") or [] if u.get("stage") == "followup"]
-        row["followups"] = len(updates)
-        row["ref"] = ref or _next_ref(ctx, "report", d["received_at"])
-        row["status"] = d.get("status") or ("active" if d.get("reported_at") else
-                                            ("acknowledged" if d.get("acked_at") else "new"))
-        if closed_at is None:
-            last = max((_parse_dt(u.get("at")) for u in updates), default=None)
-            _w, due = rules.report_deadline(s, rules.ReportClock(
-                d["level"], d["sensitive"], d["received_at"], d.get("reported_at"),
-                len(updates), last))
-            row["deadline_at"] = due
-    elif kind == "work_order":
-        dept_id = None
-        if d.get("department"):
-            dept_id = depts.get(d["department"])
-            if dept_id is None:
-                raise reject(r, "department", t("import.no_department", name=d["department"]))
-        for code in d.get("assisting") or []:
-            if code not in depts:
-                raise reject(r, "assisting", t("import.no_department", name=code))
-        fields = ("received_at", "channel", "caller", "phone", "address", "type", "category",
-                  "content", "urgency", "satisfaction", "reply", "extensions", "assisting")
-        row.update({f: d[f] for f in fields})
-        row["ref"] = ref
-        row["department"] = dept_id
-        row["assigned_at"] = d.get("assigned_at") or (d["received_at"] if dept_id else None)
-        row["status"] = d.get("status") or ("assigned" if dept_id else "received")
-        if closed_at is None:
-            row["deadline_at"] = d.get("due_at") or rules.work_order_due(
-                s, d["received_at"], d["type"], d["urgency"])
-        row.update({f: d[f] for f in UNIT_DESK if d.get(f) is not None})
-    elif kind == "scheduled":
-        scheduled_row(row, r, depts, reject)
-    else:
-        dept_id = None
-        if d.get("department"):
-            dept_id = depts.get(d["department"])
-            if dept_id is None:
-                raise reject(r, "department", t("import.no_department", name=d["department"]))
-        fields = ("title", "content", "klass", "source_ref", "source_kind", "registered_at",
-                  "result")
-        row.update({f: d[f] for f in fields})
-        row["ref"] = ref or _next_ref(ctx, "supervision", d["registered_at"])
-        row["department"] = dept_id
-        row["status"] = d.get("status") or "registered"
-        if closed_at is None:
-            row["deadline_at"] = d.get("due_at") or rules.supervision_due(
-                s, d["registered_at"], d["klass"])
-    row.setdefault("deadline_at", None)
-    if d.get("ack_expires_at") is not None:
-        row["ack_expires_at"] = d["ack_expires_at"]
-    if kind == "scheduled":
-        start = d["due_at"]  # its escalation is stored as it was (nobody acknowledges it)
-    elif closed_at is None and row["acked_at"] is None:
-        row["next_escalation_at"] = rules.next_escalation(chain, step, start)
-    else:
-        row["next_escalation_at"] = None
-    if kind == "report":
-        severity = rules.effective_level(s, severity, d.get("sensitive", False))
-    sev = rules.severity_of(kind, severity)
-    row["rank"], row["sort_key"] = rules.queue_position(
-        sev, closed_at=closed_at, deadline_at=row["deadline_at"], created_at=start)
-    return row
-
-
-def _chain(settings: Any, kind: str, severity: str) -> list[list]:
-    """The same list object for every row of one severity (its JSON is built once)."""
-    key = (id(settings), kind, severity)
-    if key not in _CHAINS:
-        _CHAINS[key] = (settings, rules.chain_snapshot(settings, kind, severity))
-    return _CHAINS[key][1]
-
-
-_CHAINS: dict[tuple, tuple[Any, list[list]]] = {}  # keeps settings alive: its id stays its own
-
-
-def _parse_dt(value: Any) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(
-        str(value).replace("Z", "+00:00"))
-    return to_utc_naive(parsed)  # exports write UTC with "Z"; storage is naive UTC
 
 
 def _import_children(kind: str, item_id: int, row: dict, r: Any, actor: Actor,
