@@ -11,6 +11,7 @@ from peewee import fn
 
 from .. import fields, repeats, rules, search
 from ..context import Actor, Context
+from ..db import is_postgres
 from ..errors import DomainError, DutyError, ImportRejected, PermissionDenied
 from ..i18n import label, t
 from ..models import (
@@ -50,6 +51,7 @@ class ImportResult(dict):
 
 
 CHUNK = 2000  # item records written (and their events chained) per batch
+ANALYZE_FROM = 20_000  # PostgreSQL: rows an import adds to a table before its first ANALYZE
 Records = Iterable[Any] | Callable[[], Iterable[Any]]
 
 
@@ -133,6 +135,7 @@ class _Run:
         self.key = self.intent  # carried by the first event written
         self.prev = _head()
         self.written = 0
+        self.grown: dict[str, tuple[int, int]] = {}  # table → (rows added, at the last ANALYZE)
         self.depts: dict[str, int] = {}
         self.dept_codes: dict[int, str] = {}
         for d in Department.select(Department.id, Department.code, Department.name):
@@ -297,8 +300,26 @@ class _Run:
             repeats.flag_many(self.ctx.settings, list(ids.values()), self.now, self.actor.login)
         self.result[kind] = self.result.get(kind, 0) + len(rows)
         self.done += len(rows)
+        self.analyze_if_grown(model, len(rows))
         if self.progress:
             self.progress(self.done)
+
+    def analyze_if_grown(self, model: type, added: int) -> None:
+        """PostgreSQL: ANALYZE a table the import has added 20,000 rows to, then at each
+        doubling.  The rows are one transaction, so autovacuum never sees them and the
+        planner kept the statistics of the table it started from (often empty): the ref
+        look-ups scanned the growing table (100,000 orders at 258 rec/s, measured; 64 s
+        with these ANALYZEs).  Each costs a few seconds inside the transaction, so small
+        imports run none."""
+        if not is_postgres():
+            return
+        name = model._meta.table_name
+        total, last = self.grown.get(name, (0, 0))
+        total += added
+        if total >= max(2 * last, ANALYZE_FROM):
+            database.execute_sql(f'ANALYZE "{name}"')
+            last = total
+        self.grown[name] = (total, last)
 
     def chain(self, events: list[dict]) -> None:
         """Append events to the hash chain (the import's key on its first one)."""
