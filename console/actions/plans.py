@@ -60,6 +60,18 @@ def activate_plan(ctx: Context, actor: Actor, plan: Any, report: Any, level: str
                         replay=lambda e: PlanActivation.get_by_id(e.after["activation"]))
 
 
+def _live_activation(activation_id: int, expected_version: int | None) -> PlanActivation:
+    """The activation a tick or an end acts on: it exists, is as the caller saw it, runs."""
+    act = PlanActivation.get_or_none(PlanActivation.id == activation_id)
+    if act is None:
+        raise NotFound(t("error.not_found", ref=f"#{activation_id}"))
+    if expected_version is not None and act.version != expected_version:
+        raise StaleVersion(t("error.stale_plain", ref=f"#{activation_id}"))
+    if act.deactivated_at is not None:
+        raise DomainError(t("error.plan_ended"))
+    return act
+
+
 def tick_measure(ctx: Context, actor: Actor, activation_id: int, idx: int, *, done: bool = True,
                  expected_version: int | None = None, note: str = "",
                  intent: str | None = None) -> PlanActivation:
@@ -67,13 +79,7 @@ def tick_measure(ctx: Context, actor: Actor, activation_id: int, idx: int, *, do
     _require(actor, "tick_measure")
 
     def body() -> PlanActivation:
-        act = PlanActivation.get_or_none(PlanActivation.id == activation_id)
-        if act is None:
-            raise NotFound(t("error.not_found", ref=f"#{activation_id}"))
-        if expected_version is not None and act.version != expected_version:
-            raise StaleVersion(t("error.stale_plain", ref=f"#{activation_id}"))
-        if act.deactivated_at is not None:
-            raise DomainError(t("error.plan_ended"))
+        act = _live_activation(activation_id, expected_version)
         m = ActivationMeasure.get_or_none((ActivationMeasure.activation == act.id)
                                           & (ActivationMeasure.idx == idx))
         if m is None:
@@ -124,13 +130,7 @@ def deactivate_plan(ctx: Context, actor: Actor, activation_id: int, *, note: str
     _require(actor, "deactivate_plan")
 
     def body() -> PlanActivation:
-        act = PlanActivation.get_or_none(PlanActivation.id == activation_id)
-        if act is None:
-            raise NotFound(t("error.not_found", ref=f"#{activation_id}"))
-        if expected_version is not None and act.version != expected_version:
-            raise StaleVersion(t("error.stale_plain", ref=f"#{activation_id}"))
-        if act.deactivated_at is not None:
-            raise DomainError(t("error.plan_ended"))
+        act = _live_activation(activation_id, expected_version)
         now = ctx.now()
         PlanActivation.update(deactivated_at=now, deactivated_by=actor.login,
                               version=act.version + 1).where(
