@@ -26,10 +26,13 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from console import session
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICER, SERVICE, GROUP = "duty-officer1", "duty-svc", "duty-officers"
@@ -213,28 +216,51 @@ def _wait(predicate, seconds: float) -> bool:
 
 
 class Client:
-    """``ssh -tt`` to the server, its output collected from a pipe."""
+    """``ssh -tt`` to the server, its output collected by a reader that answers the
+    console's cursor-position requests as a terminal emulator would (stopping the
+    ``ssh`` process stops the answers, as a frozen laptop does)."""
+
+    ANSWER = b"\x1b[1;1R"
 
     def __init__(self, server: Server) -> None:
-        self.out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(server.ssh("-tt"), stdin=subprocess.PIPE, stdout=self.out,
-                                     stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(server.ssh("-tt"), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                                           "TERM": "xterm-256color", "LANG": "C.UTF-8"})
+        self._out = bytearray()
+        self.answered = 0  # cursor-position requests answered so far
+        self._lock, self._sending = threading.Lock(), threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        request = session.CURSOR_REQUEST.encode()
+        while chunk := os.read(self.proc.stdout.fileno(), 65536):
+            with self._lock:
+                self._out += chunk
+                asked = self._out.count(request)
+            for _ in range(asked - self.answered):
+                with contextlib.suppress(OSError, ValueError):
+                    self.send(self.ANSWER)
+            self.answered = asked
 
     def text(self) -> bytes:
-        self.out.seek(0)
-        return self.out.read()
+        with self._lock:
+            return bytes(self._out)
 
     def send(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        with self._sending:  # the reader's answers never split a key sequence
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
-        self.out.close()
+        self._reader.join(10)
+        self.proc.stdout.close()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
 
 
 @pytest.fixture
@@ -288,6 +314,10 @@ def test_frozen_client_is_dropped_by_the_keep_alive(server, client):
     writes every second, so it sometimes never probed; the console's own terminal probe
     (1 s here, 3 unanswered) ends it."""
     _painted(client)
+    # A terminal that never answered is taken for a dumb one and never hung up on, so the
+    # client freezes mid-session: after the console has had answers (seen failing in CI
+    # when it froze before the first request was answered).
+    assert _wait(lambda: client.answered >= 2, 15), client.text()[-2000:]
     client.proc.send_signal(signal.SIGSTOP)  # alive, holding its TCP connection, answering nothing
     try:
         # 3 cursor requests unanswered, 1 s apart: the console ends after about 3 s
