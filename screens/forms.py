@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, OptionList, Select
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from console import rules
 from console.clock import to_local, to_utc_naive
@@ -171,7 +171,7 @@ class ActionPrompt(DutyModalScreen[PromptResult | None]):
             if self.choice_default is not None:
                 try:
                     options.highlighted = options.get_option_index(self.choice_default)
-                except Exception:  # noqa: BLE001 - an unknown default just highlights the first
+                except OptionDoesNotExist:  # an unknown default just highlights the first
                     options.highlighted = 0
             elif options.option_count:
                 options.highlighted = 0

@@ -24,7 +24,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from console import actions, shiftwork
+from console import actions, logs, shiftwork
 from console.context import Context
 from console.errors import DutyError
 from console.handover import archive, archive_path, handover_report, save_report
@@ -87,6 +87,7 @@ def roster_alerts(app: Any) -> None:
     try:
         lines = in_db(shiftwork.warnings, app.ctx, app.ctx.now())
     except Exception:  # noqa: BLE001 - the header's own read reports an outage
+        logs.get("handover").debug("roster warnings not read", exc_info=True)
         return
     seen = app.__dict__.setdefault("_roster_warned", set())
     new = [w for w in lines if w not in seen]
