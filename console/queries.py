@@ -301,6 +301,13 @@ def _read(model, where) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     return _tolerant(model.select(*fields).where(where), fields)
 
 
+def running_plans(report_id: int) -> list[str]:
+    """The codes of the plans whose response for this report is still running."""
+    return [a.plan.code for a in PlanActivation.select(PlanActivation, Plan).join(Plan)
+            .where((PlanActivation.report == report_id)
+                   & PlanActivation.deactivated_at.is_null()).order_by(PlanActivation.id)]
+
+
 def _activations(report_id: int) -> list[ActivationView]:
     out = []
     for act in (PlanActivation.select(PlanActivation, Plan).join(Plan)

@@ -306,8 +306,21 @@ async def _text(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
 
 async def _closing(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
                    ) -> Answer | None:
+    """办结; a report whose plan response still runs asks first to end it with the close."""
+    plans = (await run_db(screen, queries.running_plans, target.id)
+             if target.kind == "report" else [])
+    if plans and not await screen.prompt(ConfirmScreen(t(
+            "ui.msg.close_ends_plans", ref=target.ref, plans=", ".join(plans)))):
+        return None
     key = {"report": "field.final", "supervision": "field.result"}.get(target.kind)
-    return await screen.ask_text(verb, target, arg, label_key=key, required=key is not None)
+    answer = await screen.ask_text(verb, target, arg, label_key=key, required=key is not None)
+    if answer is None or not plans:
+        return answer
+    app: Any = screen.app
+    await screen.commit(lambda: actions.close(
+        app.ctx, app.actor, (target.kind, target.id), answer.value, end_plans=True,
+        expected_version=target.version), target, verb.name)
+    return None  # closed here, with its plans' ends
 
 
 async def _followup(screen: ItemScreen, verb: Verb, target: Target, arg: str | None
