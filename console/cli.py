@@ -389,9 +389,14 @@ def _bulletin(args: argparse.Namespace, ctx, url: str) -> int:
 
 
 def _act(args: argparse.Namespace, ctx, url: str) -> int:
+    from . import schedule_cli
     from .commands import run_command
     from .textsafe import visible
 
+    received = schedule_cli.act_words(args.words)  # act receive DEPT TOPIC [--file F]
+    if received is not None:
+        received.as_login = args.as_login
+        return schedule_cli.run(ctx, received, operator)
     actor, _readonly = operator(ctx, args.as_login)
     print(visible(run_command(ctx, actor, " ".join(args.words))))
     return 0

@@ -193,6 +193,32 @@ def test_dutyroom_receive_from_the_shell(depts, clock, db_url, tmp_path, capsys)
     assert rc == 1 and "no open scheduled report" in err and "Traceback" not in err
 
 
+def test_act_receive_takes_department_and_topic_as_the_issue_writes_it(depts, clock, db_url,
+                                                                      tmp_path, capsys):
+    """`dutyroom act receive DEPT TOPIC [--file F]` (issue 12); `act receive REF` still works."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the CLI is the same on PostgreSQL; once is enough")
+    sweep.auto_escalate(depts)
+    f = tmp_path / "w49.txt"
+    f.write_text("舆情情况", encoding="utf-8")
+    from console import cli
+
+    site = tmp_path / "site.yaml"
+    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
+    common = ["--config", str(site), "--db", db_url, "--lang", "en", "--as", "liming"]
+    rc = cli.main([*common, "act", "receive", "ZFW", "stability", "--file", str(f)])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    item = one("ZFW", "2026-W49")
+    assert item.status in ("received", "late") and item.file_sha256 == hashlib.sha256(
+        f.read_bytes()).hexdigest()
+    assert item.ref in out.out
+    other = one("XCB", "2026-W49")
+    rc = cli.main([*common, "act", "receive", other.ref])
+    assert rc == 0, capsys.readouterr().err
+    assert one("XCB", "2026-W49").status in ("received", "late")
+
+
 @pytest.mark.multiprocess
 def test_two_sweepers_create_each_row_once_and_escalate_each_missing_once(depts, db, db_url):
     moment = DUE_W49 + 2 * H + dt.timedelta(minutes=1)
