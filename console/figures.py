@@ -18,7 +18,7 @@ from typing import Any
 from peewee import SQL, Case, fn
 
 from .db import is_postgres
-from .models import Department, Event, Report, SupervisionItem, WorkOrder, database
+from .models import Department, Event, ItemLink, Report, SupervisionItem, WorkOrder, database
 
 KINDS = ("work_order", "report", "supervision")
 # which --by a kind answers (type = a report's subtype, an item's 3715 class)
@@ -65,6 +65,26 @@ def _local_text(column: Any, period: Period, width: str) -> Any:
         return fn.to_char(column + SQL(f"interval '{int(off)} minutes'"), pattern)
     pattern = "%Y-%m" if width == "month" else "%Y-%m-%d"
     return fn.strftime(pattern, column, f"{int(off):+d} minutes")
+
+
+MERGED_SQL = ("id NOT IN (SELECT item_id FROM item_link WHERE kind = 'work_order' "
+              "AND relation = 'merged' AND ended_at IS NULL)")  # as counted_once writes it
+
+
+def merged_out(settings: Any) -> Any:
+    """The WHERE term that counts a merged order once (hotline.count_merged_once, issue 11:
+    its duplicates are left out), or None when merges count or none is in force — then the
+    figures' covering indexes serve unchanged (one probe of item_link_open)."""
+    from .actions.merge import counted_once
+    from .repeats import rules_of
+
+    if settings is None or not rules_of(settings).count_merged_once:
+        return None
+    if not ItemLink.select().where((ItemLink.kind == "work_order")
+                                   & (ItemLink.relation == "merged")
+                                   & ItemLink.ended_at.is_null()).exists():
+        return None
+    return counted_once(WorkOrder, settings)
 
 
 def _flag(condition: Any) -> Any:
@@ -136,7 +156,7 @@ def _month_bounds(period: Period, month: str) -> tuple[dt.datetime, dt.datetime]
 
 
 def _by_rank(period: Period, by: str | None, closed_counts: dict[Any, int],
-             ps: tuple[int, ...]) -> dict[Any, dict[int, float]] | None:
+             ps: tuple[int, ...], once: bool = False) -> dict[Any, dict[int, float]] | None:
     """SQLite: each percentile read by rank — the row numbered ⌈n·p/100⌉ in duration order
     is ``LIMIT 1 OFFSET rank − 1`` — instead of numbering every closed order with a
     window.  The total and per department walk the duration index of migration 0012
@@ -153,6 +173,8 @@ def _by_rank(period: Period, by: str | None, closed_counts: dict[Any, int],
         if not n:
             continue
         where, params = "closed_at IS NOT NULL AND received_at >= ? AND received_at < ?", []
+        if once:  # the merged duplicates left out, as in the counts (merged_out)
+            where += " AND " + MERGED_SQL
         if by == "month":
             params += _month_bounds(period, group)
         else:
@@ -193,9 +215,13 @@ def _unit_desk(w: Any) -> list[Any]:
             fn.SUM(w.redo_count)]
 
 
-def _work_orders(period: Period, key: Any, by: str | None = None) -> dict[Any, dict[str, Any]]:
+def _work_orders(period: Period, key: Any, by: str | None = None,
+                 settings: Any = None) -> dict[Any, dict[str, Any]]:
     w = WorkOrder
     in_period = (w.received_at >= period.since) & (w.received_at < period.until)
+    once = merged_out(settings)
+    if once is not None:
+        in_period = in_period & once
     closed = w.closed_at.is_null(False)
     agg = w.select(fn.COUNT(w.id), _flag(closed), _flag(closed & w.overdue_at.is_null()),
                    fn.SUM(w.extensions), fn.COUNT(w.satisfaction), fn.SUM(w.satisfaction),
@@ -206,7 +232,8 @@ def _work_orders(period: Period, key: Any, by: str | None = None) -> dict[Any, d
                                         & (Event.action == "return")))
                        .where(in_period), key)
     groups = _grouped(agg, key)
-    pct = _by_rank(period, by, {g: _int(row[1]) for g, row in groups.items()}, (50, 90))
+    pct = _by_rank(period, by, {g: _int(row[1]) for g, row in groups.items()}, (50, 90),
+                   once is not None)
     if pct is None:
         pct = _percentiles(w.select().where(in_period & closed), key,
                            _seconds(w.received_at, w.closed_at), (50, 90))
@@ -301,7 +328,7 @@ def figures(kind: str, period: Period, by: str | None = None, *, settings: Any,
     denominator is 0 (no rate, rather than a false 0 %)."""
     def run(key: Any, grouping: str | None = None) -> dict[Any, dict[str, Any]]:
         if kind == "work_order":
-            return _work_orders(period, key, grouping)
+            return _work_orders(period, key, grouping, settings)
         if kind == "report":
             return _reports(period, key, settings)
         return _supervision(period, key, now)

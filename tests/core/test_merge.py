@@ -122,6 +122,30 @@ def test_statistics_count_a_merged_order_once(ctx, db):
     assert WorkOrder.select().where(actions.counted_once(WorkOrder, every)).count() == 3
 
 
+def test_the_figures_count_a_merged_order_once(ctx, db):
+    """Found: the figures (the G screen, `dutyroom stats`, the year summary) counted a
+    merged duplicate as an order of its own — never applied hotline.count_merged_once."""
+    from console.figures import Period, figures
+    from console.stats import work_order_stats
+
+    a, b, _c = order(ctx, "甲", "1"), order(ctx, "乙", "2"), order(ctx, "丙", "3")
+    period = Period(T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))
+    every = dataclass_replace(ctx.settings, False)
+
+    def received(settings) -> tuple[int, int, int, int]:
+        f = figures("work_order", period, "department", settings=settings, now=T0)
+        year = work_order_stats(period.since, period.until, settings=settings)
+        return (f["total"]["received"], f["groups"]["ZJJ"]["received"], year.total,
+                f["total"]["closed"])
+
+    assert received(ctx.settings) == (3, 3, 3, 0)
+    actions.merge(ctx, OFFICER, b, a)
+    assert received(ctx.settings) == (2, 2, 2, 0)  # the closed duplicate: not a closure
+    assert received(every) == (3, 3, 3, 1)
+    actions.unmerge(ctx, OFFICER, fresh(b), "not the same request")
+    assert received(ctx.settings) == (3, 3, 3, 0)
+
+
 def dataclass_replace(settings, once: bool):
     import dataclasses
 
