@@ -38,6 +38,7 @@ from console.textsafe import one_line
 from screens import fmt
 from screens.dbwork import in_db
 from screens.liveness import TerminalWatch
+from screens.widgets.columns import severity_width
 
 W = TypeVar("W", bound=Widget)
 
@@ -404,7 +405,8 @@ class BoardApp(TerminalWatch, App):
     def _row_line(self, r: BoardRow, width: int) -> Text:
         now = self.ctx.now()
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append_text(fmt.badge(r.kind, r.severity, 6))
+        # the widest label of any queue, whole ("very urgent" in English), so rows align
+        line.append_text(fmt.badge(r.kind, r.severity, max(map(severity_width, KINDS))))
         line.append(" ")
         line.append_text(fmt.fit(one_line(r.ref), 16))
         left = fmt.countdown(r.deadline_at, now)

@@ -37,6 +37,11 @@ def _label_width(kind: str, language: str) -> tuple[int, int]:
     return max(6, sev), status
 
 
+def severity_width(kind: str) -> int:
+    """Cells the widest severity label of ``kind`` takes in the interface language."""
+    return _label_width(kind, i18n.language())[0]
+
+
 def columns(kind: str, width: int) -> tuple[Column, ...]:
     """Column widths in cells for a list ``width`` wide: the title takes the rest."""
     if kind == "scheduled":  # scheduled department reports: their own columns

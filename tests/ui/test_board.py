@@ -261,6 +261,16 @@ async def test_board_shows_team_counters_and_urgent_rows(make_board, duty, size,
         assert all(len(ln.rstrip()) <= size[0] for ln in lines)
 
 
+@pytest.mark.parametrize(("language", "word"), [("en", "very urgent"), ("zh-CN", "特急")])
+async def test_severity_labels_are_whole_at_80_columns(make_board, duty, language, word):
+    _ctx, refs = duty
+    app = make_board(language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        row = next(ln for ln in _text(app, "#view").splitlines() if refs["w3"] in ln)
+        assert row.lstrip().startswith(word)  # was "very …": cut to six cells
+
+
 async def test_countdowns_are_live_without_reading_again(make_board, duty):
     ctx, refs = duty
     app = make_board()
