@@ -197,11 +197,13 @@ def instruction_people(ins: Any) -> tuple[str, dt.datetime, str]:
 
 
 def leaders(now: dt.datetime | None = None, limit: int = 200) -> list[tuple[str, str]]:
-    """(login, "name（title）") of the active roster leaders and admins, who may instruct;
-    the duty leader on shift at ``now`` first (the likeliest to phone an instruction)."""
-    rows = list(Person.select().where(Person.role.in_(("leader", "admin"))
+    """(login, "name（title）") of the active roster leaders, the 批示人 the form offers;
+    the duty leader on shift at ``now`` first (the likeliest to phone an instruction).
+    Admins are left out: they keep the system (系统管理员, 信息中心), they do not instruct
+    (one who does is named like a leader outside the roster)."""
+    rows = list(Person.select().where((Person.role == "leader")
                                       & (Person.active == True))  # noqa: E712
-                .order_by(Person.role.desc(), Person.login).limit(limit))
+                .order_by(Person.login).limit(limit))
     shift = current_shift(now) if now is not None else None
     duty = shift.leader_id if shift is not None else None
     rows.sort(key=lambda p: p.id != duty)
