@@ -52,7 +52,7 @@ def _change(now: float | int | None, before: float | int | None, rate: bool) -> 
     if now == before:
         return t("record.bulletin.change_same")
     if rate:
-        pct = f"{abs(now - before) * 100:.1f} pt"
+        pct = t("record.bulletin.points", n=f"{abs(now - before) * 100:.1f}")
     elif before == 0:
         return t("record.bulletin.change_new")
     else:

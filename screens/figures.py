@@ -26,6 +26,7 @@ from console.i18n import label, t
 from console.intake import YEARS
 from screens.dbwork import in_db
 from screens.keymap import DutyScreen
+from screens.widgets.footer import DutyFooter
 
 NO_GROUP = "none"
 
@@ -101,6 +102,7 @@ class FiguresScreen(DutyScreen):
             yield Static("", id="figures-days-range", classes="figures-range")
             yield Static(t("record.screen.per_month"), classes="figures-caption")
             yield MonthBars(id="figures-months")
+        yield DutyFooter()
 
     def _by_options(self) -> list[tuple[str, str]]:
         return [(t("record.screen.no_group"), NO_GROUP)] + [
@@ -211,6 +213,7 @@ class FiguresScreen(DutyScreen):
             table.add_row(*cells)
         self.query_one("#figures-days", Sparkline).data = [n for _d, n in data.per_day]
         days = data.per_day
-        span = f"{days[0][0]} … {days[-1][0]}  (max {max(n for _d, n in days)})" if days else ""
+        span = t("record.screen.days_range", first=days[0][0], last=days[-1][0],
+                 top=max(n for _d, n in days)) if days else ""
         self.query_one("#figures-days-range", Static).update(span)
         self.query_one("#figures-months", MonthBars).show(data.per_month)

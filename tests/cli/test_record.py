@@ -162,6 +162,21 @@ def test_bulletin_compares_weeks_and_names_units_below_the_line(ctx, db):
     assert "市住建局: 75.0% satisfied of 4 rated" in text and "市供热办:" not in text
 
 
+def test_bulletin_rate_changes_are_percentage_points_in_each_language(ctx, db):
+    """zh-CN says 个百分点 for a rate's change, not the English "pt"."""
+    from console import i18n
+
+    zjj = Department.insert(code="ZJJ", name="市住建局").execute()
+    _order("N1", _u("2026-11-17 02:00"), dept=zjj, closed=_u("2026-11-17 05:00"))
+    _order("N2", _u("2026-11-17 03:00"), dept=zjj)
+    _order("P1", _u("2026-11-10 02:00"), dept=zjj, closed=_u("2026-11-10 05:00"))
+    assert "closure rate: 50.0% (previous period 100.0%, down 50.0 pt)" in to_markdown(
+        bulletin_document(ctx, "week"))
+    i18n.set_language("zh-CN")
+    text = to_markdown(bulletin_document(ctx, "week"))
+    assert "办结率：50.0%（上期 100.0%，下降 50.0 个百分点）" in text and " pt" not in text
+
+
 def test_satisfaction_line_is_checked(ctx):
     assert satisfaction_line(ctx.settings) == 0.85
     bad = dataclasses.replace(ctx.settings, raw={"record": {"satisfaction_line": "high"}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Select, Sparkline
 
 from screens.figures import FiguresScreen, MonthBars
+from screens.widgets.footer import DutyFooter
 from tests.ui.conftest import plain, settle
 
 SIZE = (120, 40)
@@ -69,6 +70,20 @@ async def test_figures_screen_in_chinese(make_app):
         rows = _rows(screen)
         assert rows[0][:2] == ["合计", "2"] and len(rows) == 3  # urgent and normal
         assert "督办件统计" in plain(screen.query_one("#figures-status"))
+
+
+async def test_figures_screen_speaks_chinese_under_its_chart_and_shows_its_keys(make_app):
+    """The per-day chart's range says 最多, not an English "max"; the footer shows esc 返回."""
+    app = make_app(language="zh-CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(FiguresScreen(period="this_month", by="department"))
+        await settle(pilot, 3)
+        screen = app.screen
+        span = plain(screen.query_one("#figures-days-range"))
+        assert "2026-11-01 … 2026-11-30" in span and "最多 3 件" in span and "max" not in span
+        footer = screen.query_one(DutyFooter)
+        assert footer.display and footer.region.height == 1 and footer.region.y == 23
 
 
 async def test_figures_screen_shows_the_unit_desks_rates_in_chinese(make_app):
