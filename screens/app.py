@@ -65,6 +65,9 @@ FLASH_SECONDS = 4.0
 HEADER_CAP = 999  # header counts stop at "999+" (see queries.counters)
 RETRY_FIRST, RETRY_MAX = 1.0, 15.0  # seconds between probes of an unreachable database
 CRASHED = 70  # exit status of a console that crashed (EX_SOFTWARE), never 0
+# the events _maybe_alert turns into an alert about an item that has a handling unit
+UNIT_ALERTS = frozenset({"auto_escalate", "overdue", "ack_expired", "accept_overdue",
+                         "problem_order"})
 
 
 @dataclass(frozen=True)
@@ -411,8 +414,19 @@ class DutyApp(TerminalWatch, App):
             self.call_from_thread(self._changed, feed.last_id or 0, [])
         if events:
             changes = [_change(e) for e in events]
-            self.call_from_thread(self._changed, changes[-1].id, changes)
+            self.call_from_thread(self._changed, changes[-1].id, self.unit_scoped(changes))
         return feed.connected
+
+    def unit_scoped(self, changes: list[Change]) -> list[Change]:
+        """A unit liaison's console drops the alerting events of other units' items (thread:
+        one indexed probe per such event), so its banner names its own unit's items only."""
+        if self.unit is None:
+            return changes
+        from console.queue_filter import QueueFilter
+
+        return [c for c in changes if c.action not in UNIT_ALERTS
+                or c.kind not in queries.UNIT_KINDS
+                or queries.in_view(QueueFilter(c.kind, unit=self.unit), c.item_id)]
 
     @work(thread=True, exclusive=True, group="feed")
     def poll_changes(self) -> None:
@@ -420,7 +434,8 @@ class DutyApp(TerminalWatch, App):
             if self.last_event_id is None:
                 return queries.last_event_id(), []
             changes = self.changes_since(self.last_event_id)
-            return (changes[-1].id if changes else self.last_event_id), changes
+            return ((changes[-1].id if changes else self.last_event_id),
+                    self.unit_scoped(changes))
 
         got = guarded(self, "poll_changes", read)
         if got is not None:

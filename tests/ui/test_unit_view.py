@@ -69,3 +69,26 @@ async def test_a_unit_liaison_cannot_open_another_units_item(make_app, duty):
         await settle(pilot, 3)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.detail.item.ref == refs["w1"]
+
+
+async def test_a_unit_liaison_is_not_alerted_about_another_units_order(make_app, duty):
+    """Found: the banner of a unit liaison's console named another unit's order
+    ("12345-…669: not accepted in time", CGJ's, on GRB's console) — the feed's alerts were
+    scoped by kind only; the alert list (A) was scoped, the banner was not."""
+    ctx, refs = duty
+    other = actions.create_work_order(ctx, OFFICER, content="楼道积水", type="help",
+                                      department="ZJJ")
+    mine = actions.create_work_order(ctx, OFFICER, content="暖气不热", type="complaint",
+                                     department="GRB")
+    app = make_app(actor=_liaison(ctx))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.poll_changes()  # the feed learns where the log ends
+        await settle(pilot)
+        ctx.clock.advance(days=4)  # both miss the acceptance limit (2 working hours)
+        app.sweep_now()
+        await settle(pilot)
+        await settle(pilot)
+        alerted = {a.ref for a in app.alerts}
+        assert mine.ref in alerted
+        assert other.ref not in alerted
