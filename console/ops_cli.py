@@ -137,7 +137,9 @@ def _status(args: argparse.Namespace) -> int:
     cfg, url, _ = _open(args)
     database = db.open_database(url, busy_timeout_ms=cfg.busy_timeout_ms)
     try:
-        print(i18n.t("ops.status_app", version=version_text()))
+        print(i18n.t("ops.status_line", label=i18n.t("ops.status_version"),
+                     value=i18n.t("ops.status_version_value", app=__version__,
+                                  schema=schema.code_version())))
         for line in status_lines(database, url, cfg, schema.migrate_command(args)):
             print(line)
     finally:

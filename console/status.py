@@ -16,7 +16,7 @@ from . import db as dbmod
 from . import models, schema
 from .backup import sqlite_path
 from .clock import to_local
-from .i18n import t
+from .i18n import label, t
 from .textsafe import one_line
 
 
@@ -56,7 +56,7 @@ def _last_sweep(settings, tables: set[str]) -> str:
     if event is None:
         return t("ops.status_never")
     at = to_local(event.at, settings.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return t("ops.status_sweep_value", at=at, action=one_line(event.action),
+    return t("ops.status_sweep_value", at=at, action=one_line(label("done", event.action)),
              ref=one_line(event.item_ref))
 
 
@@ -93,4 +93,4 @@ def status_lines(database: Database, url: str, settings,
         ("sweep", _last_sweep(settings, tables)),
         ("disk", _disk(url)),
     ]
-    return [f"{t('ops.status_' + key)}: {value}" for key, value in rows]
+    return [t("ops.status_line", label=t("ops.status_" + key), value=value) for key, value in rows]

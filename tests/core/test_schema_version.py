@@ -158,3 +158,24 @@ def test_status_masks_the_password(sqlite_db, cfg):
     text = "\n".join(lines)
     assert "s3cret" not in text and "duty:***@db-host" in text
     assert models.database.obj is sqlite_db
+
+
+def test_status_in_chinese_names_the_last_sweep_and_the_schema_in_chinese(tmp_path, capsys):
+    """Seen on the real screen: 'version: … schema 12', a raw 'accept_overdue' and ASCII colons."""
+    import datetime as dt
+
+    from console.context import Actor
+
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    database = dbmod.open_database(url)
+    dbmod.migrate(database)
+    models.Event.create(at=dt.datetime(2026, 12, 1, 2, 0), actor=Actor.system().login,
+                        item_kind="work_order", item_id=1, item_ref="12345-2026000001",
+                        action="accept_overdue", prev_hash="0" * 64, hash="1" * 64)
+    database.close()
+    assert cli.main(["--lang", "zh-CN", "--db", url, "status"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("版本：dutyroom ") and f"结构版本 {LATEST}" in out.splitlines()[0]
+    assert "schema" not in out.splitlines()[0] and "accept_overdue" not in out
+    assert "最近一次巡检：2026-12-01 10:00:00 CST，超时未签收 12345-2026000001" in out
+    assert all("：" in line and ": " not in line for line in out.splitlines())
