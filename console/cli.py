@@ -562,7 +562,7 @@ def _stats(ctx, year: int | None, args: argparse.Namespace | None = None) -> int
                                got=year))
     since = to_utc_naive(dt.datetime(year, 1, 1), tz)
     until = to_utc_naive(dt.datetime(year + 1, 1, 1), tz)
-    s = work_order_stats(since, until, tz=tz)
+    s = work_order_stats(since, until, tz=tz, settings=ctx.settings)
     print(i18n.t("stats.title", year=year, total=s.total))
     print(i18n.t("stats.closure", rate=f"{s.closure_rate:.1%}", closed=s.closed,
                  on_time=f"{s.on_time_rate:.1%}",
