@@ -225,7 +225,18 @@ def _require(actor: Actor, action: str) -> None:
 
 
 def find_item(target: Item | str | tuple[str, int]) -> Item:
-    """An item by instance, by reference (BG-…, SV-…, ticket) or by (kind, id)."""
+    """An item by instance, by reference (BG-…, SV-…, ticket) or by (kind, id).  A row
+    whose stored value cannot be decoded (a chain stored as ``{broken``) is refused in
+    one line naming it, not an unexpected error."""
+    try:
+        return _find_item(target)
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        ref = target.ref if isinstance(target, Item) else (
+            "#".join(map(str, target)) if isinstance(target, tuple) else str(target).strip())
+        raise DomainError(t("health.damaged_action", ref=ref)) from exc
+
+
+def _find_item(target: Item | str | tuple[str, int]) -> Item:
     if isinstance(target, Item):
         return type(target).get_by_id(target.id)
     if isinstance(target, tuple):

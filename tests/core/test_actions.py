@@ -254,6 +254,20 @@ def test_acknowledge_by_reference_and_kind_id(ctx, db):
            ("report", 999))
 
 
+def test_an_action_on_a_damaged_row_is_one_line_refusal(ctx, db):
+    """A row whose chain cannot be decoded (issue 9 §1): ``act ack`` said "unexpected
+    error (JSONDecodeError)"; it is refused in one line naming the item, nothing written."""
+    from peewee import SQL
+
+    r = new_report(ctx)
+    Report.update({Report.chain: SQL("'{broken'")}).where(Report.id == r.id).execute()
+    events = Event.select().count()
+    for target in (r.ref, ("report", r.id)):
+        with pytest.raises(DomainError, match="the record is damaged"):
+            actions.acknowledge(ctx, OFFICER, target)
+    assert Event.select().count() == events
+
+
 def test_acknowledge_closed_is_illegal(ctx, db):
     r = actions.close(ctx, OFFICER, new_report(ctx), "已处置完毕")
     refuse(ctx, r, DomainError, f"{r.ref}: cannot acknowledge while closed", actions.acknowledge,
