@@ -31,7 +31,15 @@ from .actions.plumbing import (
     legacy_digest,
     row_digest,
 )
-from .models import ITEM_MODELS, Counter, Department, Event, Instruction, ReportUpdate
+from .models import (
+    ITEM_MODELS,
+    Counter,
+    Department,
+    Event,
+    Instruction,
+    ReportUpdate,
+    database,
+)
 
 PAGE = 5000
 # events about activations carry plan fields ("level" is the plan's): not row columns
@@ -68,14 +76,33 @@ def _fields(e: Event) -> dict[str, Any]:
                                        "intent", "state", "children")}
 
 
-def _events() -> Iterator[Event]:
+def _decoded(model: Any, problems: list[Problem]) -> Iterator[Any]:
+    """Every row of ``model`` by id, a page at a time, each column converted by its own
+    field: a value that cannot be decoded (a chain stored as ``{broken``) is left None and
+    reported in ``problems`` — a damaged row is a finding, never a crash."""
+    fields = list(model._meta.sorted_fields)
+    at_id = fields.index(model._meta.primary_key)
     last_id = 0
     while True:
-        rows = list(Event.select().where(Event.id > last_id).order_by(Event.id).limit(PAGE))
-        if not rows:
+        query = model.select(*fields).where(model.id > last_id).order_by(model.id).limit(PAGE)
+        raw_rows = database.execute(query).fetchall()
+        for raw in raw_rows:
+            values = {}
+            for f, value in zip(fields, raw, strict=True):
+                try:
+                    values[f.name] = f.python_value(value)
+                except (ValueError, TypeError, OverflowError):
+                    values[f.name] = None
+                    problems.append(Problem(model._meta.table_name, raw[at_id],
+                                            f.name, "stored value cannot be decoded (damaged)"))
+            yield model(__no_default__=1, **values)
+        if len(raw_rows) < PAGE:
             return
-        yield from rows
-        last_id = rows[-1].id
+        last_id = raw_rows[-1][at_id]
+
+
+def _events(problems: list[Problem]) -> Iterator[Event]:
+    return _decoded(Event, problems)
 
 
 def _chain_problem(e: Event, prev: str, legacy_until: int) -> str:
@@ -93,8 +120,10 @@ def verify_chain() -> tuple[bool, int, int | None, str]:
     """(ok, events checked, first bad event id, problem) — the chain alone."""
     legacy_until = _legacy_until()
     prev, n = GENESIS, 0
-    for e in _events():
-        problem = _chain_problem(e, prev, legacy_until)
+    damaged: list[Problem] = []
+    for e in _events(damaged):
+        problem = f"{damaged[0].field}: {damaged[0].what}" if damaged else \
+            _chain_problem(e, prev, legacy_until)
         if problem:
             return False, n, e.id, problem
         prev = e.hash
@@ -124,7 +153,7 @@ def _walk(problems: list[Problem], anchor: str | None) -> tuple[int, dict]:
     refs: dict[tuple[str, int], str] = {}
     prev, n, anchored = GENESIS, 0, anchor is None
     want_id, want_hash = _parse_anchor(anchor)
-    for e in _events():
+    for e in _events(problems):
         problem = _chain_problem(e, prev, legacy_until)
         if problem:
             problems.append(Problem("event", e.id, "hash", problem))
@@ -212,7 +241,7 @@ def _check_rows(problems: list[Problem], seen: dict) -> None:
     for kind, (model, _column) in LOGGED.items():
         table = model._meta.table_name
         columns = set(model._meta.fields)
-        for row in model.select().order_by(model.id).iterator():
+        for row in _decoded(model, problems):
             s = seen.get((kind, row.id))
             if s is None:
                 problems.append(Problem(table, row.id, "version",

@@ -125,3 +125,19 @@ def test_editing_or_adding_an_instruction(log):
     extra = Instruction.create(item_kind="report", item_id=log["other"].id, leader="某领导",
                                text="伪造的批示", at=ins.at, recorded_by="x")
     assert any(p.startswith(f"instruction#{extra.id} row: ") for p in problems())
+
+
+def test_a_value_that_cannot_be_decoded_is_a_finding_not_a_crash(log):
+    """A chain or an event's ``after`` stored as ``{broken`` (issue 9 §1: a row that
+    cannot be decoded shows as damaged): verify names the row and field, and goes on."""
+    from peewee import SQL
+
+    r = log["report"]
+    Report.update({Report.chain: SQL("'{broken'")}).where(Report.id == r.id).execute()
+    last = Event.select(Event.id).order_by(Event.id.desc()).first().id
+    Event.update({Event.after: SQL("'{broken'")}).where(Event.id == last).execute()
+    found = problems()
+    assert f"report#{r.id} chain: stored value cannot be decoded (damaged)" in found
+    assert f"event#{last} after: stored value cannot be decoded (damaged)" in found
+    assert f"event#{last} hash: content does not match its hash (altered)" in found
+    assert not verify.verify_chain()[0]
