@@ -76,7 +76,9 @@ def alert_of(row: QueueRow, tz: Any) -> Alert:
 def _what(alert: Alert, row: QueueRow) -> str:
     """What happened, without the ref the row already shows in its own column."""
     message = alert.message
-    return message.removeprefix(row.ref).lstrip() if message.startswith(row.ref) else message
+    if not message.startswith(row.ref):
+        return message
+    return message.removeprefix(row.ref).lstrip(" :：").lstrip()
 
 
 class AlertsScreen(ItemScreen):
@@ -85,7 +87,7 @@ class AlertsScreen(ItemScreen):
     DEFAULT_CSS = """
     AlertsScreen #alerts-title { height: 1; padding: 0 1; text-style: bold; }
     AlertsScreen #alerts-table { height: 1fr; }
-    AlertsScreen #alerts-hint { height: auto; padding: 0 1; color: $text-muted; }
+    AlertsScreen #alerts-hint { height: auto; width: 1fr; padding: 0 1; color: $text-muted; }
     """
 
     BINDINGS = [
@@ -165,8 +167,10 @@ class AlertsScreen(ItemScreen):
         table.clear(columns=True)
         width = max(40, self.size.width - 2)
         longest = max((cell_len(row.ref) for _a, row in self.rows), default=12)
+        sev = max((cell_len(fmt.severity_label(row.kind, row.severity))
+                   for _a, row in self.rows), default=0)
         widths = {"mark": 1, "ref": longest, "when": 5,
-                  "sev": max(6, cell_len(t("ui.alerts.col.sev")))}
+                  "sev": max(6, sev, cell_len(t("ui.alerts.col.sev")))}
         widths["what"] = max(10, width - sum(widths.values()) - 2 * len(COLUMNS))
         for name in COLUMNS:
             heading = "" if name == "mark" else t(f"ui.alerts.col.{name}")

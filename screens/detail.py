@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -398,7 +399,9 @@ class DetailScreen(ItemScreen):
         now = app.ctx.now()
         item = d.item
         title = Text()
-        title.append_text(fmt.badge(self.kind, Target.from_item(item).severity, 6))
+        severity = Target.from_item(item).severity
+        shown = cell_len(fmt.severity_label(self.kind, severity)) + 2
+        title.append_text(fmt.badge(self.kind, severity, max(6, shown)))
         title.append(f" {item.ref} ", style="bold")
         title.append(label(f"status.{self.kind}", item.status), style="italic")
         title.append("  " + (Target.from_item(item).title or ""), style="bold")

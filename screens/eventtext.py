@@ -21,7 +21,7 @@ _HIDDEN = {"next_escalation_at", "acked_at", "updated_at", "activation", "chain"
 # an event's value shown in the interface language: field → its label group
 ENUMS = {"level": "level_short", "type": "wo_type", "urgency": "urgency", "klass": "klass",
          "channel": "channel", "role": "role", "kind": "plan_kind", "category": "category"}
-NAMED = {"department", "assisting", "acked_by", "owner"}  # codes and logins → names
+NAMED = {"department", "assisting", "acked_by", "owner", "accepted_by", "dept_trail"}  # codes and logins → names
 SYSTEM_NOTES = {"auto_escalate": "event.auto_unacknowledged", "overdue": "event.auto_overdue"}
 
 

@@ -27,21 +27,36 @@ from screens.widgets.header import DutyHeader
 LEVEL_ORDER = ("I", "II", "III", "IV")
 
 
-def render_plan(plan: Plan, activations: list | None = None, tz=None) -> RenderableType:
-    """Everything a plan says: levels Ⅰ–Ⅳ with criteria, who declares, measures; contacts."""
+def _hanging(lead: str, text: str) -> Table:
+    """``lead`` then ``text`` wrapped under itself (a CJK line breaks anywhere, so a bare
+    Text put ``1.`` or ``启动条件:`` alone on its line at 80 columns)."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_row(lead, text)
+    return grid
+
+
+def render_plan(plan: Plan, activations: list | None = None, tz=None,
+                names: dict[str, str] | None = None) -> RenderableType:
+    """Everything a plan says: levels Ⅰ–Ⅳ with criteria, who declares, measures; contacts.
+    ``names``: department codes and logins → names (the owner, who activated)."""
+    names = names or {}
     parts: list[RenderableType] = []
     head = Text()
     head.append(f"{plan.code}  ", style="bold")
     head.append(plan.title, style="bold underline")
+    owner = names.get(plan.owner or "", plan.owner or "—")
     head.append(f"\n{label('plan_kind', plan.kind)} · {label('category', plan.category)}"
-                f" · {t('ui.plan.owner')} {plan.owner or '—'}", style="dim")
+                f" · {t('ui.plan.owner')} {owner}", style="dim")
     parts.append(head)
     if plan.summary:
         parts.append(Text(plan.summary))
     if activations:
         for act in activations:
             line = Text(t("ui.plan.active_for", level=label("level", act.level),
-                          at=fmt.local(act.activated_at, tz), who=act.activated_by),
+                          at=fmt.local(act.activated_at, tz),
+                          who=names.get(act.activated_by, act.activated_by)),
                         style="bold #ffaf00")
             parts.append(line)
     for level in LEVEL_ORDER:
@@ -49,15 +64,15 @@ def render_plan(plan: Plan, activations: list | None = None, tz=None) -> Rendera
         if not spec:
             continue
         title = Text()
-        title.append_text(fmt.badge("report", level, 4))
-        title.append(f" {label('level', level)}", style="bold")
+        title.append(f" {label('level', level)} ",  # the label holds the numeral: no badge
+                     style=fmt.SEVERITY_STYLE["report"].get(level, "") + " bold")
         title.append(f"   {t('field.declared_by')}: {spec.get('declared_by', '—')}", style="dim")
         parts.append(Text(""))
         parts.append(title)
         if spec.get("criteria"):
-            parts.append(Text(f"{t('ui.plan.criteria')}: {spec['criteria']}"))
+            parts.append(_hanging(f"{t('ui.plan.criteria')}:", spec["criteria"]))
         for i, measure in enumerate(spec.get("measures", []), 1):
-            parts.append(Text(f"  {i:>2}. {measure}"))
+            parts.append(_hanging(f"  {i:>2}.", str(measure)))
     if plan.contacts:
         parts.append(Text(""))
         parts.append(Text(t("ui.plan.contacts"), style="bold"))
@@ -79,6 +94,16 @@ def render_plan(plan: Plan, activations: list | None = None, tz=None) -> Rendera
     return Group(*parts)
 
 
+def plan_names(activations=()) -> dict[str, str]:
+    """Department names by code, and the names of who activated (run in a thread)."""
+    names = {d.code: d.name for d in queries.departments("", 1000)}
+    for act in activations:
+        person = queries.person_by_login(act.activated_by)
+        if person is not None:
+            names[act.activated_by] = person.name
+    return names
+
+
 class PlansPane(Vertical):
     """Tab 4: a search line, the list of plans, and (on wide screens) the plan beside it."""
 
@@ -87,6 +112,7 @@ class PlansPane(Vertical):
     def __init__(self) -> None:
         super().__init__(id="pane-plans")
         self.plans: dict[str, Plan] = {}
+        self.names: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=t("ui.plan.search"), id="plan-search")
@@ -115,15 +141,15 @@ class PlansPane(Vertical):
 
     @work(thread=True, exclusive=True, group="plans")
     def load(self, search: str, app) -> None:
-        plans = guarded(app, "plans", queries.plans, search, 500)
-        if plans is not None and not get_current_worker().is_cancelled:
-            app.call_from_thread(self._loaded, plans)
+        got = guarded(app, "plans", lambda: (queries.plans(search, 500), plan_names()))
+        if got is not None and not get_current_worker().is_cancelled:
+            app.call_from_thread(self._loaded, *got)
 
-    def _loaded(self, plans: list[Plan]) -> None:
-        self.plans = {p.code: p for p in plans}
+    def _loaded(self, plans: list[Plan], names: dict[str, str]) -> None:
+        self.plans, self.names = {p.code: p for p in plans}, names
         options = self.query_one("#plan-list", OptionList)
         options.clear_options()
-        options.add_options([Option(Text(one_line(f"{p.code:<10} {p.title}")), id=p.code)
+        options.add_options([Option(_hanging(f"{p.code:<10}", one_line(p.title)), id=p.code)
                              for p in plans])
         if plans:
             options.highlighted = 0
@@ -132,7 +158,7 @@ class PlansPane(Vertical):
     def _preview(self, event: OptionList.OptionHighlighted) -> None:
         plan = self.plans.get(event.option.id or "")
         if plan is not None:
-            self.query_one("#plan-preview", Static).update(render_plan(plan))
+            self.query_one("#plan-preview", Static).update(render_plan(plan, names=self.names))
 
     @on(OptionList.OptionSelected, "#plan-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -172,15 +198,15 @@ class PlanScreen(DutyScreen):
         def read():
             plan = queries.plan_by_code(self.code)
             acts = [a for a, p in queries.active_activations(200) if p.code == self.code]
-            return plan, acts
+            return plan, acts, plan_names(acts)
 
         got = guarded(app, "plan", read)
         if got is not None:
             app.call_from_thread(self._loaded, *got)
 
-    def _loaded(self, plan: Plan | None, acts: list) -> None:
+    def _loaded(self, plan: Plan | None, acts: list, names: dict[str, str]) -> None:
         body = self.query_one("#plan-full", Static)
         if plan is None:
             body.update(t("error.not_found", ref=self.code))
             return
-        body.update(render_plan(plan, acts, self.app.ctx.settings.tz))
+        body.update(render_plan(plan, acts, self.app.ctx.settings.tz, names))
