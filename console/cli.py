@@ -535,7 +535,9 @@ def _export(args: argparse.Namespace) -> int:
         print(i18n.t("cli.exported", items=counts["items"], events=counts["events"],
                      file=one_line(args.out)), file=sys.stderr)
     else:
-        export.write(sys.stdout, args.format or "jsonl", **kwargs)
+        counts = export.write(sys.stdout, args.format or "jsonl", **kwargs)
+    # the anchor, outside the database (issue 9 §5): verify --anchor finds a truncation
+    print(i18n.t("handover.chain_head", head=counts["head"]), file=sys.stderr)
     return 0
 
 

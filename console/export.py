@@ -327,10 +327,17 @@ def read_snapshot() -> Iterator[None]:
 
 
 def write(out: IO[str], fmt: str = "jsonl", *, events: bool = True, items: bool = True,
-          progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Write the export to ``out``; returns counts of items and events written."""
+          progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Write the export to ``out``; returns counts of items and events written and
+    ``head``, the chain head (``ID:HASH``) of the same snapshot, to print outside the
+    database as the anchor of ``verify --anchor``."""
+    from .verify import format_head
+
     with read_snapshot():
-        return _write(out, fmt, events=events, items=items, progress=progress)
+        counts: dict[str, Any] = _write(out, fmt, events=events, items=items,
+                                        progress=progress)
+        counts["head"] = format_head()
+        return counts
 
 
 # json.dumps escapes C0 controls itself; with ensure_ascii=False it leaves DEL, C1 (an
@@ -381,7 +388,7 @@ def _write(out: IO[str], fmt: str, *, events: bool, items: bool,
     return counts
 
 
-def export_to(path: str | Path, fmt: str | None = None, **kwargs: Any) -> dict[str, int]:
+def export_to(path: str | Path, fmt: str | None = None, **kwargs: Any) -> dict[str, Any]:
     path = Path(path)
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     with open_atomic(path) as fh:

@@ -144,6 +144,29 @@ def test_export_import_round_trip(demo_db, tmp_path):
     assert events(again)[:len(original)] == original  # the archive, verbatim, then the imports
 
 
+def test_export_prints_the_chain_head_that_anchors_verify(demo_db, tmp_path):
+    """Issue 9 §5: the chain head is printed in every export (as in every handover), and
+    ``verify --anchor`` with it sees the last events deleted after the export."""
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(demo_db, copy)
+    url, dump = f"sqlite:///{copy}", tmp_path / "dump.jsonl"
+    res = run("--db", url, "export", "-o", str(dump), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    head = res.stderr.strip().splitlines()[-1].removeprefix("Event chain head: ")
+    last = json.loads(dump.read_text(encoding="utf-8").splitlines()[-1])
+    assert last["kind"] == "event" and head.endswith(":" + last["hash"])
+    to_stdout = run("--db", url, "export", "--format", "csv", cwd=tmp_path)
+    assert to_stdout.stderr.strip() == f"Event chain head: {head}"
+    assert run("--db", url, "verify", "--anchor", head, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(copy) as con:
+        con.execute("DELETE FROM event WHERE id > (SELECT max(id) - 50 FROM event)")
+    res = run("--db", url, "verify", "--anchor", head, cwd=tmp_path)
+    assert res.returncode == 1 and f"the anchor {head} is not in the log" in res.stderr
+
+
 def _allow_as(tmp_path: Path) -> str:
     """A training-room config where --as is allowed (the operator is otherwise the OS login)."""
     site = tmp_path / "training.yaml"
