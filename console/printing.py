@@ -126,8 +126,9 @@ def _sections(lines: list[str]) -> list[Section]:
 
 
 def log_document(ctx: Context, *, date: str | None = None, since: str | None = None,
-                 until: str | None = None) -> Document:
-    """The duty log of a local day (``date``) or of ``since``…``until``."""
+                 until: str | None = None, actor: Any = None) -> Document:
+    """The duty log of a local day (``date``) or of ``since``…``until``; ``actor``: who
+    prints it (named instead of the console, as on the handover)."""
     from .handover import log_entries, log_period
 
     if date:
@@ -138,7 +139,7 @@ def log_document(ctx: Context, *, date: str | None = None, since: str | None = N
     doc.header.append(t("record.print.period", since=_fmt(ctx, start), until=_fmt(ctx, end)))
     doc.header += team_lines(start, end)
     doc.header.append(t("record.print.generated", at=_fmt(ctx, ctx.now()),
-                        who=one_line(ctx.console)))
+                        who=one_line(actor.name if actor else ctx.console)))
     doc.entries = list(log_entries(ctx, start, end))
     doc.chain = chain_head()
     return doc

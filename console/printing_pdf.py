@@ -17,6 +17,9 @@ from .errors import DutyError
 from .i18n import t
 
 MARGIN = 15
+# the entries' columns (mm, 180 in all): the time and a 12345 ticket fit on one line
+ENTRY_WIDTHS = (10, 32, 18, 35, 42, 43)
+SIGNATURES_HEIGHT = 48  # both signature lines and the chain head: kept on one page
 
 
 @functools.cache
@@ -71,7 +74,7 @@ def to_pdf(doc: Any) -> bytes:
     from fpdf.errors import FPDFException
 
     try:
-        return _render(doc)
+        return bytes(_layout(doc).output())
     except (FPDFException, OSError, ValueError) as exc:  # a bad font file: one line
         raise DutyError(f"PDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
             from None
@@ -92,7 +95,7 @@ def _fonts(pdf: Any) -> str:
     return families[0][0]
 
 
-def _render(doc: Any) -> bytes:
+def _layout(doc: Any) -> Any:
     from fpdf import FPDF
     from fpdf.enums import WrapMode, XPos, YPos
 
@@ -124,20 +127,25 @@ def _render(doc: Any) -> bytes:
         para(t("record.print.entries"), 12.5, 8)
         if doc.entries:
             pdf.set_font(font, size=9)
-            widths = (10, 26, 20, 30, 50, 44)
-            with pdf.table(col_widths=widths, wrapmode=WrapMode.CHAR, line_height=5,
+            with pdf.table(col_widths=ENTRY_WIDTHS, wrapmode=WrapMode.CHAR, line_height=5,
                            first_row_as_headings=True) as table:
                 table.row(_heads())
                 for e in doc.entries:
                     table.row([str(e[c]) for c in ENTRY_COLUMNS])
         else:
             para(t("record.print.no_entries"))
+    pdf.sign_pages = []  # the page of each signature line (tests: never split)
     if doc.signatures:
-        pdf.ln(12)
+        if pdf.will_page_break(SIGNATURES_HEIGHT):
+            pdf.add_page()
+        else:
+            pdf.ln(12)
         para(t("record.print.sign_leader"), 11, 8)
+        pdf.sign_pages.append(pdf.page_no())
         pdf.ln(8)
         para(t("record.print.sign_officer"), 11, 8)
+        pdf.sign_pages.append(pdf.page_no())
     if doc.chain:
         pdf.ln(8)
         para(doc.chain, 7.5, 4)
-    return bytes(pdf.output())
+    return pdf

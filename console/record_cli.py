@@ -43,7 +43,8 @@ def run_record(ctx: Any, args: argparse.Namespace) -> int:
     elif args.command == "handover":
         doc = printing.handover_document(ctx, args.shift, _reader(ctx, args))
     else:
-        doc = printing.log_document(ctx, date=args.date, since=args.since, until=args.until)
+        doc = printing.log_document(ctx, date=args.date, since=args.since, until=args.until,
+                                    actor=_reader(ctx, args))
     if fmt == "text":
         text = _text(ctx, args)
         if args.out:

@@ -125,6 +125,40 @@ def test_pdf_of_the_duty_log(db_url, ctx, tmp_path):
     assert handover.read_bytes().startswith(b"%PDF-")
 
 
+@pytest.mark.skipif(pdf_available() is not None, reason=str(pdf_available()))
+def test_pdf_log_keeps_time_and_ticket_on_one_line_and_the_signatures_on_one_page():
+    """The time and a 12345 ticket fit their columns (they wrapped: '2026-12-06 00' / ':01');
+    the two signature lines never split across pages, whatever the number of entries."""
+    from fpdf import FPDF
+
+    from console.printing import Document
+    from console.printing_pdf import ENTRY_WIDTHS, _fonts, _layout
+
+    pdf = FPDF()
+    pdf.set_font(_fonts(pdf), size=9)
+    for col, text in ((1, "2026-12-06 00:01"), (3, "12345-2026000630")):
+        assert pdf.get_string_width(text) + 2 * pdf.c_margin <= ENTRY_WIDTHS[col], text
+    assert sum(ENTRY_WIDTHS) == 180
+    entry = {"n": 1, "at": "2026-12-06 00:01", "who": "李明", "ref": "BG-2026-0001",
+             "action": "确认", "note": ""}
+    for n in range(20, 80):
+        doc = Document("值班日志", header=["时段"], entries=[entry] * n, chain="hash")
+        pages = _layout(doc).sign_pages
+        assert len(pages) == 2 and pages[0] == pages[1], n
+
+
+@pytest.mark.usefixtures("roster")
+def test_the_log_names_who_printed_it(db_url, ctx, tmp_path):
+    """打印人 is the roster person (as on the handover), not the console's host:pid."""
+    out = tmp_path / "log.md"
+    site = tmp_path / "site.yaml"
+    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
+    assert _main(db_url, "--config", str(site), "--as", "liming", "log", "--date", "2026-11-27",
+                 "--format", "md", "-o", str(out)) == 0
+    head = out.read_text(encoding="utf-8")
+    assert "by 李明" in head and ctx.console not in head
+
+
 @pytest.mark.usefixtures("roster")
 def test_handover_of_a_named_shift(db_url, ctx, tmp_path, capsys):
     import datetime as dt
