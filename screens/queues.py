@@ -39,8 +39,13 @@ FIRST_TAB = "report"
 
 async def run_typed(screen, command: Command,
                     shown: Callable[[str], Target | None]) -> None:
-    """A typed command acts on the item as ``screen`` shows it (``shown``), else as stored."""
-    command, notice = await run_db(screen, resolved, command)  # 并单: DUP → its master
+    """A typed command acts on the item as ``screen`` shows it (``shown``), else as stored.
+    A refusal (the database away, …) is one line: the worker must not swallow it."""
+    try:
+        command, notice = await run_db(screen, resolved, command)  # 并单: DUP → its master
+    except DutyError as exc:
+        screen.app.notify(str(exc), markup=False, severity="error")
+        return
     if notice:
         screen.app.notify(notice, markup=False)
     target = shown(command.ref)

@@ -79,6 +79,11 @@ async def test_outage_banner_refusal_and_recovery(make_app, duty, sqlite_db, mon
             await pilot.press("a")  # acknowledge while the database is away: refused at once
             await settle(pilot)
             assert any("cannot be reached" in m for m in messages(app)), (messages(app), app.screen)
+            # a typed command is refused the same way: it was dropped without a word
+            before = len(messages(app))
+            await pilot.press("colon", *f"note {refs['fire']} typed", "enter")
+            await settle(pilot)
+            assert any("cannot be reached" in m for m in messages(app)[before:]), messages(app)
             app.refresh_team()
             app.sweep_now()
             app.screen.pane().item_list.reload()
