@@ -66,7 +66,8 @@ def alert_of(row: QueueRow, tz: Any) -> Alert:
     if row.overdue_at is not None:
         message = t("ui.alert.overdue", ref=row.ref)
     elif row.step > 0:
-        message = t("ui.alert.missed_ack", ref=row.ref, step=row.step + 1)
+        # by the sweep or by hand: the row does not say, and "自动" was wrong for a hand's
+        message = t("ui.alert.escalated_unacked", ref=row.ref, step=row.step + 1)
     else:
         message = t("ui.alert.new_major", ref=row.ref, level=label("level", row.severity),
                     title=row.title or "")
