@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from peewee import fn
 
 from . import queries
-from .models import ActivationMeasure
+from .models import ActivationMeasure, Department, ScheduledReport
+from .schedule_queries import topic_label
 
 CAP = 999
 
@@ -50,6 +51,7 @@ class BoardSnapshot:
     urgent: tuple[BoardRow, ...]
     overdue: tuple[BoardRow, ...]
     activations: tuple[BoardActivation, ...]
+    missing: tuple[BoardRow, ...] = ()  # scheduled department reports not received in time
 
 
 def _board_row(r: queries.QueueRow, now: dt.datetime) -> BoardRow:
@@ -88,6 +90,22 @@ def activations(limit: int) -> tuple[BoardActivation, ...]:
                                  *progress.get(a.id, (0, 0))) for a, plan in acts)
 
 
+def missing_reports(now: dt.datetime, limit: int) -> tuple[BoardRow, ...]:
+    """Scheduled reports past their due time and grace, the longest missing first: the
+    department, the topic and the period as the title, the department's phone as where."""
+    found = (ScheduledReport.select(ScheduledReport.ref, ScheduledReport.cadence,
+                                    ScheduledReport.topic, ScheduledReport.period,
+                                    ScheduledReport.deadline_at, Department.name,
+                                    Department.phone)
+             .join(Department, on=(ScheduledReport.department == Department.id))
+             .where(ScheduledReport.status == "missing")
+             .order_by(ScheduledReport.due_at, ScheduledReport.id).limit(limit).tuples())
+    return tuple(BoardRow("scheduled", ref, cadence, f"{dept} · {period} · {topic_label(topic)}",
+                          "", phone or "", deadline, True,
+                          deadline is not None and deadline <= now)
+                 for ref, cadence, topic, period, deadline, dept, phone in found)
+
+
 def snapshot(now: dt.datetime, rows: int = 12) -> BoardSnapshot:
     """What the board shows at ``now``: at most ``rows`` items per list."""
     counters = {k: queries.counters(k, now, cap=CAP) for k in queries.KINDS}
@@ -95,4 +113,5 @@ def snapshot(now: dt.datetime, rows: int = 12) -> BoardSnapshot:
     overdue = [queries.window(queries.QueueFilter(k, overdue_only=True, now=now), 0, rows)
                for k in queries.KINDS]
     return BoardSnapshot(now, team_names(now), counters, _merged(urgent, now, rows),
-                         _merged(overdue, now, rows), activations(rows))
+                         _merged(overdue, now, rows), activations(rows),
+                         missing_reports(now, rows))

@@ -22,7 +22,7 @@ class BoardSettings:
     kiosk: bool = False  # console.kiosk: `dutyroom` opens the board
     cycle_seconds: float = 20.0
     refresh_seconds: float = 30.0
-    views: tuple[str, ...] = ("urgent", "overdue", "plans")
+    views: tuple[str, ...] = ("urgent", "overdue", "plans", "reports")
     pin_hash: str = ""
     host: str = "127.0.0.1"
     port: int = 8765
@@ -145,7 +145,7 @@ def unitdesk(v: Any) -> UnitDeskSettings:
     )
 
 
-BOARD_VIEWS = ("urgent", "overdue", "plans")
+BOARD_VIEWS = ("urgent", "overdue", "plans", "reports")
 
 
 def board(v: Any) -> BoardSettings:

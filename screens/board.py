@@ -396,7 +396,7 @@ class BoardApp(TerminalWatch, App):
         if view == "plans":
             lines = [self._plan_line(a, width) for a in snap.activations[:height]]
         else:
-            rows = snap.urgent if view == "urgent" else snap.overdue
+            rows = {"urgent": snap.urgent, "overdue": snap.overdue}.get(view, snap.missing)
             lines = [self._row_line(r, width) for r in rows[:height]]
         if not lines:
             return Text(t(f"board.none.{view}"), style="dim")
@@ -406,7 +406,7 @@ class BoardApp(TerminalWatch, App):
         now = self.ctx.now()
         line = Text(no_wrap=True, overflow="ellipsis")
         # the widest label of any queue, whole ("very urgent" in English), so rows align
-        line.append_text(fmt.badge(r.kind, r.severity, max(map(severity_width, KINDS))))
+        line.append_text(fmt.badge(r.kind, r.severity, max(map(severity_width, (*KINDS, "scheduled")))))
         line.append(" ")
         line.append_text(fmt.fit(one_line(r.ref), 16))
         left = fmt.countdown(r.deadline_at, now)
@@ -421,7 +421,8 @@ class BoardApp(TerminalWatch, App):
         line.append_text(fmt.fit(one_line(r.title), max(4, rest)))
         if extra:
             step = one_line(r.step_name) + ("" if r.acked else " !")
-            line.append_text(fmt.fit(f" {one_line(r.where)} · {step}", extra))
+            tail = " · ".join(part for part in (one_line(r.where), step) if part)
+            line.append_text(fmt.fit(f" {tail}", extra))
         return line
 
     def _plan_line(self, a, width: int) -> Text:

@@ -303,7 +303,35 @@ async def test_views_cycle_to_overdue_and_plans(make_board, duty):
         plans = _text(app, "#view")
         assert "ZX-RQ-01" in plans and f"checklist 1/{total}" in plans
         app.next_view()
+        assert app.view == "reports"  # the scheduled reports missing
+        app.next_view()
         assert app.view == "urgent"  # round again
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+async def test_missing_scheduled_reports_have_their_view(make_board, duty, language):
+    """The issue lists 'missing scheduled reports' among what the wall shows."""
+    import datetime as dt
+
+    ctx, _refs = duty
+    for code, name, phone in (("XCB", "市委宣传部", "0451-86742121"),
+                              ("ZFW", "市委政法委", "0451-86752222")):
+        actions.upsert_department(ctx, ADMIN, code=code, name=name, phone=phone)
+    auto_escalate(ctx)  # the week's expected reports, due Monday 30 Nov 12:00 (+2 h grace)
+    ctx.clock.set(dt.datetime(2026, 11, 30, 7, 0))  # 15:00 local: both missing
+    auto_escalate(ctx)
+    app = make_board(language)
+    assert "reports" in app.settings.views  # shipped in the cycle
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        while app.view != "reports":
+            app.next_view()
+        await pilot.pause()
+        view = _text(app, "#view")
+        assert "BS-2026-0001" in view and "BS-2026-0002" in view
+        assert "市委宣传部" in view and "2026-W49" in view and "-1h00m" in view
+        title = {"en": "Scheduled reports missing", "zh-CN": "未按时报送的定期报告"}[language]
+        assert title in _text(app, "#view-title")
 
 
 # --------------------------------------------------------------------------- alerts, outages
