@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import queries, schedule_queries, shiftwork, verify
+from . import i18n, queries, schedule_queries, shiftwork, verify
 from .clock import to_local, to_utc_naive
 from .context import Actor, Context
 from .errors import DutyError
 from .i18n import label, t
 from .intake import YEARS
-from .models import ITEM_MODELS, ActivationMeasure, Event
+from .models import ITEM_MODELS, ActivationMeasure, Department, Event
 from .paths import user_data_dir
 from .textsafe import one_line
 
@@ -168,8 +168,9 @@ def handover_body(ctx: Context, now: dt.datetime, since: dt.datetime) -> list[st
     for kind, model in ITEM_MODELS.items():
         column = model.registered_at if kind == "supervision" else model.received_at
         received[kind] = model.select().where((column >= since) & (column <= now)).count()
-    lines.append(t("handover.received", reports=received["report"],
-                   orders=received["work_order"], items=received["supervision"]))
+    lines.append(t("handover.received", reports=i18n.count("report", received["report"]),
+                   orders=i18n.count("work_order", received["work_order"]),
+                   items=i18n.count("supervision", received["supervision"])))
     lines.append("")
     for heading, overdue in (("handover.overdue_heading", True), ("handover.open_heading", False)):
         block: list[str] = []
@@ -268,7 +269,8 @@ def log_entries(ctx: Context, start: dt.datetime, end: dt.datetime,
             if detail:
                 action = f"{action} {detail}"
             note, ref = one_line(e.note or ""), one_line(e.item_ref)
-        yield {"n": n, "at": _fmt(ctx, e.at), "who": one_line(e.actor_name or e.actor),
+        who = t("ui.timeline.system") if e.actor == "system" else e.actor_name or e.actor
+        yield {"n": n, "at": _fmt(ctx, e.at), "who": one_line(who),
                "ref": ref, "action": action, "note": note}
 
 
@@ -293,6 +295,15 @@ class _StepNames:
 
     def __init__(self) -> None:
         self.chains: dict[tuple[str, int], list] = {}
+        self.departments: dict[str, str] = {}
+
+    def department(self, code: Any) -> str:
+        """A department's name (its code if unknown), read once."""
+        code = str(code)
+        if code not in self.departments:
+            name = Department.select(Department.name).where(Department.code == code).scalar()
+            self.departments[code] = name or code
+        return self.departments[code]
 
     def name(self, kind: str, item_id: int, step: Any) -> str | None:
         model = ITEM_MODELS.get(kind)
@@ -324,9 +335,16 @@ def _detail(e: Any, steps: _StepNames) -> str:
     if action in ("escalate", "auto_escalate", "overdue") and "step" in after:
         name = steps.name(e.item_kind, e.item_id, after.get("step"))
         return t("handover.detail_step", step=one_line(name)) if name else ""
+    if action == "assign" and after.get("department"):
+        return t("handover.detail_step", step=one_line(steps.department(after["department"])))
     if action == "visit" and after.get("satisfaction") is not None:
         return t("handover.detail_score", score=after["satisfaction"])
     if action == "change_level" and "level" in after:
-        return t("handover.detail_level", before=_label("level_short", before.get("level", "?")),
-                 after=_label("level_short", after["level"]))
+        return t("handover.detail_level", before=_level(before.get("level", "unknown")),
+                 after=_level(after["level"]))
     return ""
+
+
+def _level(value: Any) -> str:
+    """A level as the log names it: Ⅲ, or "to be verified" in words (not a bare "?")."""
+    return _label("level" if value == "unknown" else "level_short", value)

@@ -15,6 +15,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from . import i18n
 from .errors import DutyError
 from .i18n import t
 from .textsafe import one_line
@@ -87,7 +88,8 @@ def run(ctx: Any, args: argparse.Namespace, operator: Callable[..., Any]) -> int
             raise DutyError(t("handover.cli_need_three"))
         shift = actions.submit_handover(ctx, actor, args.shift, situation=args.situation,
                                         problems=args.problems, tasks=args.tasks)
-        print(t("handover.submitted", ref=one_line(shift.ref), n=len(shift.handed_items or [])))
+        print(t("handover.submitted", ref=one_line(shift.ref),
+                n=i18n.count("entry", len(shift.handed_items or []))))
     else:
         if step == "accept":
             result = actions.accept_handover(ctx, actor, args.shift,
@@ -106,10 +108,10 @@ def run(ctx: Any, args: argparse.Namespace, operator: Callable[..., Any]) -> int
 def result_line(result: Any, who: str) -> str:
     """"shift X: 王芳 now owns 12 items, 1 already theirs; 1 not taken: BG-… (closed …)"."""
     line = t("handover.result", ref=one_line(result.shift.ref), who=one_line(who),
-             n=len(result.owned))
+             n=i18n.count("entry", len(result.owned)))
     if result.already:
-        line += t("handover.result_already", n=result.already)
+        line += t("handover.result_already", n=i18n.count("entry", result.already))
     if result.stale:
         items = ", ".join(f"{one_line(ref)} ({why})" for ref, why in result.stale[:10])
-        line += t("handover.result_stale", n=len(result.stale), items=items)
+        line += t("handover.result_stale", n=i18n.count("entry", len(result.stale)), items=items)
     return line

@@ -71,3 +71,10 @@ def label(group: str, value: Any) -> str:
     """A domain value's display name, e.g. label("level", "II") → "Ⅱ 重大"."""
     key = f"{group}.{value}"
     return t(key) if has(key) or key in catalog("en") else str(value)
+
+
+def count(noun: str, n: int | str) -> str:
+    """"1 item" / "3 items": the plural form of ``noun`` for ``n`` (locale plural.<noun>)."""
+    form = "one" if n == 1 else "other"
+    value = f"{n:,}" if isinstance(n, int) else n
+    return t(f"plural.{noun}.{form}", n=value)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from rich.cells import cell_len
 from rich.text import Text
 
+from console import i18n
 from console.clock import to_local
 from console.i18n import label, t
 
@@ -79,9 +80,7 @@ def fit(value: str, width: int, *, center: bool = False, right: bool = False) ->
 
 def count(noun: str, n: int | str) -> str:
     """"1 item" / "3 items": the plural form of ``noun`` for ``n`` (locale plural.<noun>)."""
-    form = "one" if n == 1 else "other"
-    value = f"{n:,}" if isinstance(n, int) else n
-    return t(f"plural.{noun}.{form}", n=value)
+    return i18n.count(noun, n)
 
 
 def status_label(kind: str, status: str) -> str:

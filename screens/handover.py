@@ -71,8 +71,9 @@ def read_handover(ctx: Context, actor: Any) -> HandoverView:
     counts = {"report": 0, "work_order": 0, "supervision": 0}
     for kind, _id, _ref in st.items:
         counts[kind] = counts.get(kind, 0) + 1
-    summary = t("ui.handover_three.summary", reports=counts["report"],
-                orders=counts["work_order"], items=counts["supervision"])
+    summary = t("ui.handover_three.summary", reports=fmt.count("report", counts["report"]),
+                orders=fmt.count("work_order", counts["work_order"]),
+                items=fmt.count("supervision", counts["supervision"]))
     return HandoverView(visible(handover_report(ctx, now, actor)), now,
                         s.id if s else None, s.ref if s else None, s.version if s else 0,
                         bool(s and s.handed_over_at), bool(s and s.accepted_at),

@@ -168,3 +168,42 @@ def test_duty_log_since_after_until_is_one_line(ctx, db):
     with pytest.raises(DutyError) as info:
         duty_log(ctx, since="2026-11-27T10:00", until="2026-11-26T10:00")
     assert str(info.value) == "--since 2026-11-27 10:00 is after --until 2026-11-26 10:00"
+
+
+def test_duty_log_names_the_unit_the_system_and_an_unverified_level(ctx, db, clock):
+    """*Found* at the keyboard: ``交办  测试备注一`` without the unit, ``system`` in a zh-CN
+    log, ``re-levelled ? → III``."""
+    from console import i18n, sweep
+
+    r = actions.create_report(ctx, OFFICER, title="燃气泄漏", category="accident",
+                              level="unknown")
+    actions.change_level(ctx, OFFICER, r, "III")
+    wo = actions.create_work_order(ctx, OFFICER, content="路灯不亮", type="help")
+    actions.assign(ctx, OFFICER, wo, "ZJJ", note="派单")
+    clock.advance(minutes=180)
+    sweep.auto_escalate(ctx)
+    text = duty_log(ctx, since="2026-11-27T00:00")
+    assert "assigned → 市住建局  派单" in text, text
+    assert "re-levelled To be verified → III" in text
+    i18n.set_language("zh-CN")
+    try:
+        text = duty_log(ctx, since="2026-11-27T00:00")
+    finally:
+        i18n.set_language("en")
+    assert "  系统  " in text and "  system  " not in text, text
+    assert "交办 → 市住建局  派单" in text
+
+
+def test_handover_counts_say_one_in_the_singular(ctx, db):
+    actions.create_work_order(ctx, OFFICER, content="路灯不亮", type="help")
+    text = handover_report(ctx)
+    assert "1 work order," in text and "1 work orders" not in text, text
+    from console import i18n
+    from console.handover_cli import result_line
+
+    class Result:  # what accept_handover returns, as result_line reads it
+        shift = type("Shift", (), {"ref": "ZB-1"})
+        owned, already, stale = [1], 1, []
+
+    assert result_line(Result, "王芳") == "shift ZB-1: 王芳 now owns 1 item, 1 item already theirs"
+    assert i18n.count("entry", 3) == "3 items"
