@@ -118,7 +118,11 @@ def _raw_pages(model: Any) -> Iterator[list[dict[str, Any]]]:
         for raw in rows:
             values = list(raw)
             for i, conv in convert:
-                values[i] = conv(values[i])
+                try:
+                    values[i] = conv(values[i])
+                except (ValueError, TypeError, OverflowError):  # a chain stored as {broken
+                    raise DutyError(t("health.damaged_export", table=model._meta.table_name,
+                                      id=raw[at], field=names[i])) from None
             page.append(dict(zip(names, values, strict=True)))
         yield page
         last = rows[-1][at]

@@ -167,6 +167,24 @@ def test_export_prints_the_chain_head_that_anchors_verify(demo_db, tmp_path):
     assert res.returncode == 1 and f"the anchor {head} is not in the log" in res.stderr
 
 
+def test_export_of_a_damaged_row_is_one_line_and_no_file(demo_db, tmp_path):
+    """Issue 9 §1: a chain stored as ``{broken`` made export an "unexpected error
+    (JSONDecodeError)"; it names the row and field, exits 1 and leaves no file."""
+    import shutil
+    import sqlite3
+
+    copy, dump = tmp_path / "copy.db", tmp_path / "dump.jsonl"
+    shutil.copy(demo_db, copy)
+    with sqlite3.connect(copy) as con:
+        row = con.execute("SELECT id FROM report ORDER BY id LIMIT 1").fetchone()[0]
+        con.execute("UPDATE report SET chain = '{broken' WHERE id = ?", (row,))
+    res = run("--db", f"sqlite:///{copy}", "export", "-o", str(dump), cwd=tmp_path)
+    assert res.returncode == 1 and not dump.exists()
+    assert res.stderr.strip() == (f"dutyroom: report#{row} chain: the stored value cannot be "
+                                  "read (damaged record); the export stopped — run dutyroom "
+                                  "verify and tell the administrator")
+
+
 def _allow_as(tmp_path: Path) -> str:
     """A training-room config where --as is allowed (the operator is otherwise the OS login)."""
     site = tmp_path / "training.yaml"
