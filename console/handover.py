@@ -311,7 +311,10 @@ class _StepNames:
             return None
         key = (kind, item_id)
         if key not in self.chains:
-            chain = model.select(model.chain).where(model.id == item_id).scalar()
+            try:
+                chain = model.select(model.chain).where(model.id == item_id).scalar()
+            except (ValueError, TypeError):  # stored as {broken: the step goes unnamed
+                chain = None
             self.chains[key] = chain if isinstance(chain, list) else []
         chain = self.chains[key]
         if 0 <= step < len(chain) and isinstance(chain[step], list) and chain[step]:

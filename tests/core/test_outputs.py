@@ -150,6 +150,20 @@ def test_duty_log_says_what_each_action_did(ctx, db, clock):
     assert "satisfaction 4/5" in text
 
 
+def test_duty_log_with_a_damaged_chain_still_prints(ctx, db):
+    """Issue 9 §1: an item whose chain is stored as ``{broken`` made ``dutyroom log`` an
+    "unexpected error (JSONDecodeError)"; its escalation is listed without the step name."""
+    from peewee import SQL
+
+    from console.models import Report
+
+    r = actions.create_report(ctx, OFFICER, title="燃气泄漏", category="accident", level="III")
+    actions.escalate(ctx, OFFICER, r)
+    Report.update({Report.chain: SQL("'{broken'")}).where(Report.id == r.id).execute()
+    text = duty_log(ctx, since="2026-11-27T00:00")
+    assert f"{r.ref}  escalated" in text, text
+
+
 def test_duty_log_one_entry_per_import(ctx, db, tmp_path):
     path = tmp_path / "backup.jsonl"
     path.write_text("".join(json.dumps({"kind": "work_order", "ticket": f"T-{i}",
