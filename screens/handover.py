@@ -68,12 +68,15 @@ def read_handover(ctx: Context, actor: Any) -> HandoverView:
     st = shiftwork.state(ctx, actor.login, now)
     s = st.shift
     three = {name: visible(getattr(s, name) or "") for name in THREE} if s else {}
-    counts = {"report": 0, "work_order": 0, "supervision": 0}
+    counts = {"report": 0, "work_order": 0, "supervision": 0, "scheduled": 0}
     for kind, _id, _ref in st.items:
         counts[kind] = counts.get(kind, 0) + 1
     summary = t("ui.handover_three.summary", reports=fmt.count("report", counts["report"]),
                 orders=fmt.count("work_order", counts["work_order"]),
                 items=fmt.count("supervision", counts["supervision"]))
+    if counts["scheduled"]:  # 定期报送 are handed over too: the figures add up to the list
+        summary = t("ui.handover_three.summary_more", summary=summary,
+                    more=fmt.count("scheduled", counts["scheduled"]))
     return HandoverView(visible(handover_report(ctx, now, actor)), now,
                         s.id if s else None, s.ref if s else None, s.version if s else 0,
                         bool(s and s.handed_over_at), bool(s and s.accepted_at),
