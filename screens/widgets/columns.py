@@ -78,11 +78,22 @@ def _scheduled_columns(width: int) -> list[Column]:
     return cols + tail
 
 
+def _heading_name(kind: str, name: str) -> str:
+    """A column's heading: the severity, step/department and extra columns by kind (a work
+    order's urgency is no "Level")."""
+    if name == "mark":
+        return ""
+    if name in ("where", "extra"):
+        return t(f"ui.col.{name}.{kind}")
+    if name == "sev":
+        return t(f"ui.col.severity.{kind}")
+    return t(f"ui.col.{name}")
+
+
 def heading(kind: str, width: int) -> Text:
     text = Text(no_wrap=True, end="")
     for col in columns(kind, width):
-        name = "" if col.name == "mark" else t(f"ui.col.{col.name}.{kind}") if col.name in (
-            "where", "extra") else t(f"ui.col.{col.name}")
+        name = _heading_name(kind, col.name)
         text.append_text(fmt.fit(name, col.width, right=col.name == "left"))
         text.append(" ")
     return text

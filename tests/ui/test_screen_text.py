@@ -115,3 +115,18 @@ def test_an_alert_row_says_what_happened_without_the_refs_colon():
                           ("12345-2026000669：承办单位超时未签收", "承办单位超时未签收"),
                           ("未按时确认——已自动升级", "未按时确认——已自动升级")):
         assert _what(Alert("work_order", 1, row.ref, message, "11:26"), row) == what
+
+
+def test_the_severity_column_is_headed_by_what_it_shows():
+    """*Found*: the 12345 queue headed its urgency column "Level"/"等级"."""
+    from screens.widgets.columns import heading
+
+    for language, want in (("en", ("Level", "Urgency", "Class")),
+                           ("zh-CN", ("等级", "紧急", "分类"))):
+        i18n.set_language(language)
+        try:
+            got = tuple(heading(kind, 120).plain.split()[1]
+                        for kind in ("report", "work_order", "supervision"))
+        finally:
+            i18n.set_language("en")
+        assert got == want
