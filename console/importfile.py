@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -172,7 +173,18 @@ def _read_csv(name: str, fh: TextIO) -> Iterator[tuple[int, dict]]:
                 record.update(value)
             yield reader.line_num, record
     except csv.Error as exc:  # a field over MAX_FIELD, a quote left open, …
-        raise ImportRejected(f"{name}:{start}: " + t("import.bad_csv", why=exc)) from None
+        raise ImportRejected(f"{name}:{start}: " + t("import.bad_csv", why=_csv_why(exc))) \
+            from None
+
+
+def _csv_why(exc: csv.Error) -> str:
+    """The csv module's reason in the officer's language where it is one we expect."""
+    text = str(exc)
+    if text.startswith("field larger than field limit"):
+        return t("import.too_long", max=MAX_FIELD)
+    if text.startswith(("unexpected end of data", "newline inside string")):
+        return t("import.csv_quote")
+    return text
 
 
 def _uncell(value: str) -> str:
@@ -234,6 +246,10 @@ def _read_yaml(name: str, fh: TextIO) -> Iterator[tuple[int, dict]]:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        tag = re.search(r"for the tag '([^']*)'", why) if isinstance(
+            exc, yaml.constructor.ConstructorError) else None
+        if tag:  # !!python/object and the like: plain data only
+            why = t("import.yaml_tag", tag=tag.group(1).replace("tag:yaml.org,2002:", "!!"))
         raise ImportRejected(f"{name}{where}: " + t("import.bad_yaml", why=why)) from None
     finally:
         if loader is not None:

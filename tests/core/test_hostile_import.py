@@ -4,6 +4,7 @@ memory, nothing written — and property tests: any input is records or one line
 from __future__ import annotations
 
 import json
+import re
 import string
 
 import pytest
@@ -68,11 +69,11 @@ HOSTILE = [
     ("chain2.jsonl", wo(chain=[["a"]]), "chain2.jsonl:1: chain[0]: expected a step [name, minutes]"),
     ("chain3.jsonl", wo(chain=[["值班员", 0]]), "chain3.jsonl:1: chain[0].wait: expected 1–1000000, got 0"),
     ("field.csv", CSV_HEAD + "work_order,T,2026-11-26,help," + "x" * 140_000 + "\n",
-     "field.csv:2: not valid CSV: field larger than field limit (131072)"),
+     "field.csv:2: not valid CSV: longer than 131072 characters"),
     ("field.jsonl", wo(content="x" * 140_000), "field.jsonl:1: content: longer than 131072 characters"),
     ("python.yaml", "- kind: work_order\n  ticket: !!python/object/apply:os.system [id]\n",
-     "python.yaml:2: not valid YAML: could not determine a constructor for the tag "
-     "'tag:yaml.org,2002:python/object/apply:os.system'"),
+     "python.yaml:2: not valid YAML: plain data only: the YAML tag "
+     "!!python/object/apply:os.system is not accepted in an import"),
     ("month.yaml", "- kind: work_order\n  ticket: T\n  received_at: 2026-13-01\n  type: help\n"
      "  content: x\n",
      "month.yaml:1: received_at: expected an ISO 8601 date and time, got '2026-13-01'"),
@@ -84,7 +85,7 @@ HOSTILE = [
     ("extra.csv", CSV_HEAD + "work_order,T,2026-11-26,help,x,SURPLUS\n",
      "extra.csv:2: more cells than the header's 5 columns"),
     ("quote.csv", CSV_HEAD + 'work_order,T,2026-11-26,help,"x\nwork_order,T2,2026-11-26,help,y\n',
-     "quote.csv:2: not valid CSV: unexpected end of data"),
+     "quote.csv:2: not valid CSV: a quote left open (it runs to the end of the file)"),
     ("twice.jsonl", jsonl(RP, RP), "twice.jsonl:2: title: '燃气泄漏' is also on line 1"),
     ("nan.jsonl", wo()[:-2] + ', "dead": NaN}\n', "nan.jsonl:1: not valid JSON: NaN is not a number"),
     ("dead.jsonl", rp(dead=10**18), "dead.jsonl:1: dead: expected 0–1000000, got 1000000000000000000"),
@@ -115,6 +116,26 @@ def test_hostile_file_is_one_line_and_writes_nothing(ctx, sqlite_db, tmp_path, n
     else:
         assert message == expected
     assert _counts() == before  # nothing written
+
+
+@pytest.mark.parametrize("name", ["field.csv", "python.yaml", "quote.csv"])
+def test_parser_refusals_are_in_the_officers_language(ctx, tmp_path, name):
+    """The csv and YAML libraries' own English ("field larger than field limit",
+    "unexpected end of data", "could not determine a constructor") showed in zh-CN."""
+    from console import i18n
+
+    path = tmp_path / name
+    path.write_text(next(h[1] for h in HOSTILE if h[0] == name), encoding="utf-8")
+    i18n.set_language("zh-CN")
+    try:
+        with pytest.raises(ImportRejected) as info:
+            list(intake.load_file(path, ctx.settings))
+    finally:
+        i18n.set_language("en")
+    why = str(info.value).split("：", 1)[1]
+    for name_of_a_format_or_tag in ("!!python/object/apply:os.system", "YAML", "CSV"):
+        why = why.replace(name_of_a_format_or_tag, "")
+    assert why.strip() and not re.search("[A-Za-z]{3,}", why), why
 
 
 def test_big_file_is_refused_before_it_is_read(ctx, tmp_path, monkeypatch):
