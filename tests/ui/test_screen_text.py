@@ -130,3 +130,29 @@ def test_the_severity_column_is_headed_by_what_it_shows():
         finally:
             i18n.set_language("en")
         assert got == want
+
+
+def test_a_bunched_filter_tab_note_lands_in_each_field_of_the_assign_prompt(terminal):
+    """§8/§9 in a real terminal: ``道外<Tab>夜间电话通知`` in one write (a paste, a slow SSH
+    link) filters the units, moves on, and the note is saved with the assignment."""
+    term = terminal((80, 24), "zh-CN")
+    term.keys("2")
+    term.wait_for(lambda s: "承办单位" in s and "12345-" in s)
+    term.keys("d")
+    term.wait_for(lambda s: "输入文字筛选" in s)
+    term.write("道外\t夜间电话通知")
+    shown = term.wait_for(lambda s: "夜间电话通知" in s)
+    note_row = next(ln for ln in shown.splitlines() if "夜间电话通知" in ln)
+    assert "道外" not in note_row, shown
+    assert any("DWQ" in ln and "道外区政府" in ln for ln in shown.splitlines()), shown
+    term.keys("Enter")
+    term.wait_for(lambda s: "交办——已完成" in s)
+    term.keys("Enter")  # the detail of the same item: its timeline ends with the note
+    term.wait_for(lambda s: "处理记录" in s or "基本信息" in s)
+    for _ in range(10):  # the timeline may still be growing below: to its end again
+        term.keys("End")
+        term.settle()
+        if "夜间电话通知" in term.screen():
+            break
+    shown = term.screen()
+    assert "夜间电话通知" in shown and "道外区政府" in shown, shown
