@@ -131,11 +131,11 @@ def _act_epilog() -> str:
     from . import verbs
 
     lines = ["verbs:"]
-    for v in verbs.with_command():
-        if not v.action:
-            continue
+    listed = [v for v in verbs.with_command() if v.action]
+    width = max(len(v.usage) - 1 for v in listed)  # the longest usage keeps a gap too
+    for v in listed:
         names = ", ".join((v.command, *v.aliases))
-        lines.append(f"  {v.usage[1:]:<28} {i18n.t(v.help_key)}  ({names})")
+        lines.append(f"  {v.usage[1:]:<{width}}  {i18n.t(v.help_key)}  ({names})")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from contextlib import redirect_stdout
 
 import pytest
@@ -112,3 +113,15 @@ def test_keys_config_errors_name_the_key_path():
         settings.load(overrides={"keys": {"item.acknowledge": "ctrl+"}})
     assert settings.load(overrides={"keys": {"app.help": "f1, question_mark"}}).keys == {
         "app.help": "f1,question_mark"}
+
+
+def test_act_help_keeps_a_gap_after_the_longest_usage():
+    """*Found*: ``ins REF [@LEADER[/TITLE]] [HH:MM] TEXTRecord a leader's instruction``."""
+    lines = act_help().split("verbs:", 1)[1].splitlines()
+    ins = next(ln for ln in lines if ln.strip().startswith("ins "))
+    assert "TEXT  Record" in ins, ins
+    starts = set()
+    for line in (ln for ln in lines if ln.startswith("  ")):
+        usage, description = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        starts.add(line.index(description, 2 + len(usage)))
+    assert len(starts) == 1, lines  # the descriptions in one column
