@@ -156,3 +156,8 @@ def test_a_bunched_filter_tab_note_lands_in_each_field_of_the_assign_prompt(term
             break
     shown = term.screen()
     assert "夜间电话通知" in shown and "道外区政府" in shown, shown
+
+
+def test_the_filters_received_row_says_dates():
+    """*Found*: "Received (days)" beside two YYYY-MM-DD fields."""
+    assert i18n.t("ui.filter.received") == "Received (dates)"
