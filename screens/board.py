@@ -122,6 +122,7 @@ class BoardApp(TerminalWatch, App):
         self.failures: deque[float] = deque(maxlen=MAX_TRIES)
         self.refreshes = 0
         self._retry_timer = None
+        self._shown: dict[str, Text | str] = {}  # what each text part shows now (see _put)
         self.probe_seconds = 0.0  # run_board sets it on a real terminal (screens/liveness)
 
     # ------------------------------------------------------------------ layout
@@ -370,7 +371,7 @@ class BoardApp(TerminalWatch, App):
                                 secondary=names[2])))
         info = self._part("#info", Static)
         if info is not None:
-            info.update(Text("\n").join(lines))
+            self._put(info, Text("\n").join(lines))
 
     def render_view(self) -> None:
         if not self.is_mounted:
@@ -381,14 +382,22 @@ class BoardApp(TerminalWatch, App):
             return
         view = self.view
         left = max(0, int(self.settings.cycle_seconds - (time.monotonic() - self.view_started)))
-        title.update(Text(t(f"board.view.{view}"), style="bold"))
-        status.update(t("board.status", view=t(f"board.view.{view}"), i=self.view_index + 1,
+        self._put(title, Text(t(f"board.view.{view}"), style="bold"))
+        self._put(status, t("board.status", view=t(f"board.view.{view}"), i=self.view_index + 1,
                         n=len(self.settings.views), seconds=left))
         if self.snapshot is None:
             return
         height = max(1, pane.size.height or 10)
         width = max(20, pane.size.width or 78)
-        pane.update(self._view_text(view, width, height))
+        self._put(pane, self._view_text(view, width, height))
+
+    def _put(self, part: Static, content: Text | str) -> None:
+        """Update a part only when its text changed: the one-second tick then repaints the
+        clock and the seconds left, not every row of the view (slow links, the web page)."""
+        if self._shown.get(part.id or "") == content:
+            return
+        self._shown[part.id or ""] = content
+        part.update(content, layout=False)  # each part's size is set in board.tcss
 
     def _view_text(self, view: str, width: int, height: int) -> Text:
         snap = self.snapshot

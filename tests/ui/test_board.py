@@ -285,6 +285,24 @@ async def test_countdowns_are_live_without_reading_again(make_board, duty):
         assert before != after and app.refreshes == reads
 
 
+async def test_a_tick_that_changes_nothing_repaints_no_row(make_board, duty):
+    """The one-second tick rewrote the whole view and the team lines each second, unchanged."""
+    ctx, _refs = duty
+    app = make_board()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        updated: list[str] = []
+        for part in ("#view", "#info", "#view-title"):
+            widget = app.query_one(part)
+            widget.update = lambda content, _id=part, **kw: updated.append(_id)
+        app.tick()
+        app.tick()
+        assert updated == []  # the clock stood still: only the clock and the seconds left
+        ctx.clock.advance(seconds=61)
+        app.tick()
+        assert "#view" in updated  # the countdowns moved
+
+
 async def test_views_cycle_to_overdue_and_plans(make_board, duty):
     ctx, refs = duty
     report = actions.find_item(refs["gas"])
