@@ -13,7 +13,7 @@ refreshed") instead of being overwritten.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from textual.binding import ActiveBinding
@@ -36,7 +36,7 @@ from screens.forms import (
     PromptResult,
     format_local_time,
 )
-from screens.keymap import DutyScreen
+from screens.keymap import DutyScreen, for_role
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,7 @@ class ItemScreen(DutyScreen):
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        """The read-only viewer's footer offers no action key (pressed, one says why)."""
-        active = super().active_bindings
-        if not getattr(self.app, "is_readonly", False):
-            return active
-        return {key: ab._replace(binding=replace(ab.binding, show=False))
-                if ab.binding.action.startswith("item(") else ab for key, ab in active.items()}
+        return for_role(self.app, super().active_bindings)
 
     # ------------------------------------------------------------------ entry points
 

@@ -20,7 +20,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen, ScreenResultType
 
-from console import i18n, verbs
+from console import i18n, rules, verbs
 from console.errors import ConfigError
 from console.i18n import t
 
@@ -46,6 +46,37 @@ def translate(active: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
     language = i18n.language()
     return {key: ab._replace(binding=_translated(ab.binding, language))
             for key, ab in active.items()}
+
+
+def _verb_of(binding: Binding) -> verbs.Verb | None:
+    action = binding.action
+    return verbs.by_name(action[len("item('"):-len("')")]) if action.startswith("item(") else None
+
+
+def _offered(app: Any, binding: Binding) -> bool:
+    actor = getattr(app, "actor", None)
+    if getattr(app, "is_readonly", False) or actor is None:
+        return False
+    verb = _verb_of(binding)
+    if verb is None or not rules.role_allows(actor.role, verb.rule_name):
+        return False
+    return binding.show or actor.role == "unit"  # a liaison's footer: all it may do
+
+
+def for_role(app: Any, active: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """An item screen's footer offers the item keys the operator's role may use: none to the
+    viewer, a liaison's own few with 签收 first (never the one a narrow footer cuts);
+    pressed, a hidden key still says why it is refused."""
+    out = {key: ab._replace(binding=replace(ab.binding, show=_offered(app, ab.binding)))
+           if ab.binding.action.startswith("item(") else ab for key, ab in active.items()}
+    if getattr(getattr(app, "actor", None), "role", "") != "unit":
+        return out
+
+    def order(ab: ActiveBinding) -> int:
+        verb = _verb_of(ab.binding)
+        return 0 if verb is None else 1 if verb.role == "unit" else 2
+
+    return dict(sorted(out.items(), key=lambda kv: order(kv[1])))
 
 
 class DutyScreen(Screen):

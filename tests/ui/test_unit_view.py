@@ -92,3 +92,24 @@ async def test_a_unit_liaison_is_not_alerted_about_another_units_order(make_app,
         alerted = {a.ref for a in app.alerts}
         assert mine.ref in alerted
         assert other.ref not in alerted
+
+
+async def test_a_unit_liaisons_footer_offers_its_own_verbs_with_sign_for(make_app, duty):
+    """Found: a liaison's order detail offered a 确认 e 升级 d 交办 c 办结 — all refused for
+    the role — and not S 签收, the one key it came for."""
+    from screens.detail import DetailScreen
+
+    ctx, refs = duty
+    app = make_app(actor=_liaison(ctx))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        shown = {ab.binding.action for ab in app.screen.active_bindings.values()
+                 if ab.binding.show and ab.binding.action.startswith("item(")}
+        assert "item('accept')" in shown
+        assert not shown & {f"item('{v}')" for v in ("acknowledge", "escalate", "assign",
+                                                       "close")}
