@@ -108,12 +108,26 @@ def restore_postgres(url: str, source: Path) -> Summary:
         with _bound_keep(database):
             if has_records(database):
                 raise DutyError(t("ops.restore_not_empty", url=dbmod.describe(url)))
+            if "event" in database.get_tables():  # migrated, unused: pg_restore needs no tables
+                raise DutyError(t("ops.restore_pg_tables", url=dbmod.describe(url)))
             schema = database.execute_sql("SELECT current_schema()").fetchone()[0]
+            if schema is not None:
+                _search_extension(database)
             database.close()
             _restore_archive(source, schema, conninfo, env)
             return chain_summary(dbmod.describe(url), source.stat().st_size)
     finally:
         database.close()
+
+
+def _search_extension(database) -> None:
+    """pg_dump --schema leaves extensions out, and the search indexes name pg_trgm's
+    operator class: a new database needs the extension first (as migration 0006 makes it;
+    where it is refused, pg_restore's error says so)."""
+    import importlib
+
+    importlib.import_module(".migrations.0006_search_index", __package__)._pg_trgm_schema(
+        database)
 
 
 def _restore_archive(source: Path, schema: str, conninfo: str, env: dict[str, str]) -> None:
@@ -123,6 +137,8 @@ def _restore_archive(source: Path, schema: str, conninfo: str, env: dict[str, st
     entries = [line for line in listing.splitlines() if line and not line.startswith(";")]
     schemas = {line.split()[4] for line in entries if len(line.split()) > 5
                and line.split()[3] == "TABLE" and line.split()[4] != "DATA"}
+    if schema is None:  # the search_path names no schema that exists
+        raise DutyError(t("ops.restore_no_schema", archive=", ".join(sorted(schemas)) or "public"))
     if schemas and schemas != {schema}:
         raise DutyError(t("ops.restore_schema", archive=", ".join(sorted(schemas)), target=schema))
     # the target schema exists already: restore everything but its CREATE SCHEMA
