@@ -61,6 +61,7 @@ class HandoverView:
     warnings: tuple[str, ...]
     summary: str  # pre-fills 情况清
     archive: str
+    teams: tuple[str, str] = ("", "")  # the outgoing and the incoming team, by post and name
 
 
 def read_handover(ctx: Context, actor: Any) -> HandoverView:
@@ -83,7 +84,8 @@ def read_handover(ctx: Context, actor: Any) -> HandoverView:
                         bool(s and s.takeover_reason),
                         st.incoming.ref if st.incoming else None, three, st.my_post,
                         st.my_next_post, tuple(st.warnings), summary,
-                        str(archive_path(ctx, s.ref if s else None, now)))
+                        str(archive_path(ctx, s.ref if s else None, now)),
+                        (st.team, st.incoming_team))
 
 
 def roster_alerts(app: Any) -> None:
@@ -214,16 +216,29 @@ class HandoverScreen(DutyScreen):
             return None
         return self.data
 
+    def _on_shift(self, what: str) -> bool:
+        """Before the form is typed: only the outgoing shift submits, only the incoming one
+        accepts or takes over (actions/shifts.py checks again when it is saved)."""
+        d = self._can_act()
+        if d is None:
+            return False
+        post, ref, team = ((d.my_post, d.shift_ref, d.teams[0]) if what == "submit"
+                           else (d.my_next_post, d.incoming_ref, d.teams[1]))
+        if post is None:
+            self.app.notify(t(f"handover.refused_{what}", who=self.app.actor.name,
+                              ref=ref or "—", team=team), markup=False, severity="error")
+        return post is not None
+
     def action_submit(self) -> None:
-        if self._can_act() is not None:
+        if self._on_shift("submit"):
             self.run_worker(self._submit(), group="flow", exit_on_error=False)
 
     def action_accept(self) -> None:
-        if self._can_act() is not None:
+        if self._on_shift("accept"):
             self.run_worker(self._accept(), group="flow", exit_on_error=False)
 
     def action_take_over(self) -> None:
-        if self._can_act() is not None:
+        if self._on_shift("take_over"):
             self.run_worker(self._take_over(), group="flow", exit_on_error=False)
 
     async def _submit(self) -> None:
