@@ -21,6 +21,7 @@ import ipaddress
 import re
 import shlex
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 from . import i18n, kiosk
@@ -36,6 +37,10 @@ _LOCAL_FONT = """<style>
       }
     </style>"""
 # what may stay in the page: the SVG namespace is a name, not something loaded
+# the page's own words (its dialogs when the board is starting or has ended): in the
+# interface language, not textual-serve's English
+_PAGE_WORDS = ((">Start</button>", "Start", "start"), (">Session ended.</div>", "Session ended.",
+               "ended"), (">Restart</button>", "Restart", "restart"))
 _EXTERNAL = re.compile(r"(?:https?:)?//(?!www\.w3\.org/2000/svg)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -54,6 +59,9 @@ def page_template() -> str:
 
     path = Path(textual_serve.__file__).parent / "templates" / "app_index.html"
     html = _FONT_LINK.sub(_LOCAL_FONT, path.read_text(encoding="utf-8"))
+    for found, english, key in _PAGE_WORDS:
+        words = html_escape(i18n.t(f"board.serve.page.{key}"))
+        html = html.replace(found, found.replace(english, words))
     found = _EXTERNAL.search(html)
     if found:
         raise DutyError(i18n.t("board.serve.template_changed", url=found.group(0)))

@@ -31,7 +31,7 @@ import pytest
 
 pytest.importorskip("textual_serve", reason="textual-serve is not installed (dutyroom[serve])")
 
-from console import kiosk, serve  # noqa: E402
+from console import i18n, kiosk, serve  # noqa: E402
 
 TOKEN = "wall-token-7f3a"
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +53,18 @@ def test_textual_serve_page_loads_a_font_from_outside_and_ours_does_not():
     assert "fonts/RobotoMono-VariableFont_wght.ttf" in page
     font = Path(textual_serve.__file__).parent / "static" / "fonts" / "RobotoMono-VariableFont_wght.ttf"
     assert font.is_file()  # what the page now asks for is served from here
+
+
+def test_the_page_speaks_the_interface_language():
+    """Tried in Chromium after an unlock: 'Session ended.' and 'Restart' on a zh-CN wall."""
+    before = i18n.language()
+    i18n.set_language("zh-CN")
+    try:
+        page = serve.page_template()
+    finally:
+        i18n.set_language(before)
+    assert "值班大屏已结束。" in page and ">重新打开</button>" in page and ">开始</button>" in page
+    assert "Session ended." not in page and ">Restart<" not in page
 
 
 def test_loopback_by_default():
