@@ -385,7 +385,7 @@ def _export_rate(label: str, sec: str) -> list[Row]:
     t0 = time.perf_counter()
     counts = export.export_to(target, "jsonl")
     secs = time.perf_counter() - t0
-    n = sum(counts.values())
+    n = sum(v for k, v in counts.items() if k != "head")  # head: the chain head (ID:HASH)
     target.unlink(missing_ok=True)
     t0 = time.perf_counter()
     raw = 0
