@@ -115,14 +115,24 @@ def _key(kind: str, by: str | None, period: Period) -> Any:
     return getattr(model, column)
 
 
-def _grouped(query: Any, key: Any) -> dict[Any, tuple]:
-    """{group key: the row's remaining values}; key None → {None: …} for the total."""
+def _grouped(query: Any, key: Any, index: str | None = None) -> dict[Any, tuple]:
+    """{group key: the row's remaining values}; key None → {None: …} for the total.
+
+    ``index``: on SQLite, the covering index that yields the groups in order (the planner
+    took the period's index and sorted 600,000 rows into a temporary B-tree instead:
+    0.9 s against 0.4 s for a year by department on the bench's 1M database)."""
     if key is None:
         return {None: tuple(query.tuples().get())}
     # by the alias: on PostgreSQL a parameter in the key (to_char's pattern) would not
     # match the same expression repeated in GROUP BY
-    rows = query.select_extend(key.alias("k")).group_by(SQL("k")).tuples()
-    return {row[-1]: row[:-1] for row in rows}
+    grouped = query.select_extend(key.alias("k")).group_by(SQL("k"))
+    if index is not None and not is_postgres():
+        sql, params = grouped.sql()
+        source = 'FROM "work_order" AS "t1"'
+        if source in sql:
+            sql = sql.replace(source, f"{source} INDEXED BY {index}", 1)
+            return {row[-1]: row[:-1] for row in database.execute_sql(sql, params).fetchall()}
+    return {row[-1]: row[:-1] for row in grouped.tuples()}
 
 
 def _percentiles(query: Any, key: Any, duration: Any, ps: tuple[int, ...]) -> dict:
@@ -155,6 +165,17 @@ def _month_bounds(period: Period, month: str) -> tuple[dt.datetime, dt.datetime]
     return max(period.since, first - shift), min(period.until, after - shift)
 
 
+def _months(period: Period) -> list[str]:
+    """The local "YYYY-MM" months the period touches."""
+    shift = dt.timedelta(minutes=period.offset_minutes())
+    first, last = period.since + shift, period.until + shift - dt.timedelta(microseconds=1)
+    year, month, out = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = year + month // 12, month % 12 + 1
+    return out
+
+
 def _by_rank(period: Period, by: str | None, closed_counts: dict[Any, int],
              ps: tuple[int, ...], once: bool = False) -> dict[Any, dict[int, float]] | None:
     """SQLite: each percentile read by rank — the row numbered ⌈n·p/100⌉ in duration order
@@ -182,13 +203,24 @@ def _by_rank(period: Period, by: str | None, closed_counts: dict[Any, int],
         if by == "department":
             where += " AND department_id IS ?"
             params.append(group)
+        ranks: dict[int, list[int]] = {}  # a small group can give two ps one rank
         for p in ps:
+            ranks.setdefault((n * p + 99) // 100, []).append(p)
+        if by == "month":  # no index orders a month's durations: sort them once for all ranks
+            marks = ", ".join("?" * len(ranks))
+            rows = database.execute_sql(
+                f"SELECT d, rn FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS rn FROM "
+                f"(SELECT {duration} AS d FROM work_order WHERE {where})) "
+                f"WHERE rn IN ({marks})", (*params, *ranks)).fetchall()
+            for d, rn in rows:
+                out.setdefault(group, {}).update(dict.fromkeys(ranks[rn], float(d)))
+            continue
+        for rank, same in ranks.items():
             row = database.execute_sql(
                 f"SELECT {duration} FROM work_order {index} WHERE {where} "
-                f"ORDER BY {duration} LIMIT 1 OFFSET ?", (*params, (n * p + 99) // 100 - 1)
-            ).fetchone()
+                f"ORDER BY {duration} LIMIT 1 OFFSET ?", (*params, rank - 1)).fetchone()
             if row is not None:
-                out.setdefault(group, {})[p] = float(row[0])
+                out.setdefault(group, {}).update(dict.fromkeys(same, float(row[0])))
     return out
 
 
@@ -215,28 +247,59 @@ def _unit_desk(w: Any) -> list[Any]:
             fn.SUM(w.redo_count)]
 
 
-def _work_orders(period: Period, key: Any, by: str | None = None,
-                 settings: Any = None) -> dict[Any, dict[str, Any]]:
+_WO_INDEX = {"department": "work_order_figures_dept"}  # migration 0012
+
+
+def _work_order_figures(period: Period, key: Any, by: str | None, settings: Any,
+                        total: bool = False) -> tuple[dict[str, Any] | None, dict]:
+    """(the total when asked, {group: figures}).  With ``total`` and a grouping the total's
+    counts are the groups' summed (every count is additive: a year's orders are not read
+    twice); only its percentiles are read again."""
     w = WorkOrder
     in_period = (w.received_at >= period.since) & (w.received_at < period.until)
     once = merged_out(settings)
     if once is not None:
         in_period = in_period & once
     closed = w.closed_at.is_null(False)
-    agg = w.select(fn.COUNT(w.id), _flag(closed), _flag(closed & w.overdue_at.is_null()),
-                   fn.SUM(w.extensions), fn.COUNT(w.satisfaction), fn.SUM(w.satisfaction),
-                   _flag(w.satisfaction >= 4), *_unit_desk(w)).where(in_period)
+    counts = [fn.COUNT(w.id), _flag(closed), _flag(closed & w.overdue_at.is_null()),
+              fn.SUM(w.extensions), fn.COUNT(w.satisfaction), fn.SUM(w.satisfaction),
+              _flag(w.satisfaction >= 4), *_unit_desk(w)]
     returns = _grouped(w.select(fn.COUNT(Event.id))
                        .join(Event, on=((Event.item_id == w.id)
                                         & (Event.item_kind == "work_order")
                                         & (Event.action == "return")))
                        .where(in_period), key)
-    groups = _grouped(agg, key)
-    pct = _by_rank(period, by, {g: _int(row[1]) for g, row in groups.items()}, (50, 90),
-                   once is not None)
-    if pct is None:
-        pct = _percentiles(w.select().where(in_period & closed), key,
-                           _seconds(w.received_at, w.closed_at), (50, 90))
+    if by == "month" and not is_postgres():  # a range read per month: no strftime, no sort
+        groups = {}
+        for month in _months(period):
+            first, after = _month_bounds(period, month)  # inside the period already
+            where = (w.received_at >= first) & (w.received_at < after)
+            row = _grouped(w.select(*counts).where(where if once is None else where & once),
+                           None)[None]
+            if _int(row[0]):
+                groups[month] = row
+    else:
+        groups = _grouped(w.select(*counts).where(in_period), key, _WO_INDEX.get(by))
+
+    def pct_of(rows: dict[Any, tuple], grouping: str | None, k: Any) -> dict:
+        pct = _by_rank(period, grouping, {g: _int(row[1]) for g, row in rows.items()},
+                       (50, 90), once is not None)
+        if pct is None:
+            pct = _percentiles(w.select().where(in_period & closed), k,
+                               _seconds(w.received_at, w.closed_at), (50, 90))
+        return pct
+
+    out = _order_figures(groups, returns, pct_of(groups, by, key))
+    if not total:
+        return None, out
+    summed = {None: tuple(sum(_int(row[i]) for row in groups.values())
+                          for i in range(len(counts)))}
+    returned = {None: (sum(_int(row[0]) for row in returns.values()),)}
+    return _order_figures(summed, returned, pct_of(summed, None, None))[None], out
+
+
+def _order_figures(groups: dict[Any, tuple], returns: dict[Any, tuple],
+                   pct: dict[Any, dict[int, float]]) -> dict[Any, dict[str, Any]]:
     out = {}
     for group, row in groups.items():
         n, c, on_time, ext, rated, s_sum, s_good, acc, acc_ok, visited, redone, redos = (
@@ -328,16 +391,20 @@ def figures(kind: str, period: Period, by: str | None = None, *, settings: Any,
     denominator is 0 (no rate, rather than a false 0 %)."""
     def run(key: Any, grouping: str | None = None) -> dict[Any, dict[str, Any]]:
         if kind == "work_order":
-            return _work_orders(period, key, grouping, settings)
+            return _work_order_figures(period, key, grouping, settings)[1]
         if kind == "report":
             return _reports(period, key, settings)
         return _supervision(period, key, now)
 
+    if kind == "work_order" and by is not None:  # the total summed from the groups
+        total, groups = _work_order_figures(period, _key(kind, by, period), by, settings,
+                                            total=True)
+    else:
+        total = run(None)[None]
+        groups = run(_key(kind, by, period), by) if by is not None else {}
     result: dict[str, Any] = {"kind": kind, "from": period.since.isoformat(),
-                              "to": period.until.isoformat(), "by": by,
-                              "total": run(None)[None]}
+                              "to": period.until.isoformat(), "by": by, "total": total}
     if by is not None:
-        groups = run(_key(kind, by, period), by)
         if by == "department":
             codes = dict(Department.select(Department.id, Department.code).tuples())
             groups = {codes.get(k, str(k)) if k is not None else NO_DEPARTMENT: v
