@@ -405,11 +405,33 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def migrate(db: Database | None = None) -> list[str]:
-    """Apply pending numbered migrations; safe when several processes start at once."""
+def migrate(db: Database | None = None, attempts: int = 5) -> list[str]:
+    """Apply pending numbered migrations; safe when several processes start at once.
+
+    One transaction; PostgreSQL may abort it as a deadlock with DDL in another schema of
+    the same database (its catalogs are shared; seen in CI as 'deadlock detected'), so
+    that transaction is run again from the start a few times before it is an error."""
+    db = db or models.database.obj
+    for attempt in range(attempts):
+        try:
+            return _migrate_once(db)
+        except peewee.DatabaseError as exc:
+            if not _deadlock(exc) or attempt == attempts - 1:
+                raise
+            with contextlib.suppress(Exception):
+                db.rollback()
+            time.sleep(0.1 * (attempt + 1) + random.random() * 0.2)
+    raise AssertionError("unreachable")
+
+
+def _deadlock(exc: BaseException) -> bool:
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+    return code == "40P01" or "deadlock detected" in str(exc)
+
+
+def _migrate_once(db: Database) -> list[str]:
     from playhouse.migrations import Runner
 
-    db = db or models.database.obj
     directory = str(Path(__file__).parent / "migrations")
     with db.atomic():  # IMMEDIATE on SQLite: one migrator at a time
         if is_postgres(db):

@@ -179,3 +179,34 @@ def test_status_in_chinese_names_the_last_sweep_and_the_schema_in_chinese(tmp_pa
     assert "schema" not in out.splitlines()[0] and "accept_overdue" not in out
     assert "最近一次巡检：2026-12-01 10:00:00 CST，超时未签收 12345-2026000001" in out
     assert all("：" in line and ": " not in line for line in out.splitlines())
+
+
+def test_migrate_runs_again_after_a_deadlock_with_another_schemas_ddl(monkeypatch):
+    """Found in CI: `dutyroom migrate` on PostgreSQL failed with 'deadlock detected' while
+    another schema of the same database ran DDL; the aborted transaction is simply run
+    again.  Anything else still fails at once."""
+    import peewee
+
+    from console import db as dbmod
+
+    calls = []
+
+    def flaky(db):
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("deadlock detected\nDETAIL: Process 1 waits …")
+        return ["0002_x"]
+
+    monkeypatch.setattr(dbmod, "_migrate_once", flaky)
+    monkeypatch.setattr(dbmod.time, "sleep", lambda s: None)
+    assert dbmod.migrate(object()) == ["0002_x"] and len(calls) == 2
+
+    def broken(db):
+        calls.append(1)
+        raise peewee.OperationalError("no such table: x")
+
+    monkeypatch.setattr(dbmod, "_migrate_once", broken)
+    calls.clear()
+    with pytest.raises(peewee.OperationalError):
+        dbmod.migrate(object())
+    assert len(calls) == 1
