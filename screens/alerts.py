@@ -71,7 +71,9 @@ def alert_of(row: QueueRow, tz: Any) -> Alert:
     else:
         message = t("ui.alert.new_major", ref=row.ref, level=label("level", row.severity),
                     title=row.title or "")
-    return Alert(row.kind, row.id, row.ref, message, fmt.local(row.updated_at, tz, "%H:%M"))
+    # when it went overdue, not the row's last change (a take-over touches every item)
+    at = row.overdue_at if row.overdue_at is not None else row.updated_at
+    return Alert(row.kind, row.id, row.ref, message, fmt.local(at, tz, "%H:%M"))
 
 
 def _what(alert: Alert, row: QueueRow) -> str:
