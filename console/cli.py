@@ -188,6 +188,7 @@ def _setup(args: argparse.Namespace, *, migrate: bool = True, must_exist: bool =
     i18n.set_language(args.lang or settings.language_of(cfg))
     url = args.db or cfg.database_url or db.default_url()
     if must_exist and url.startswith("sqlite:///"):
+        db.check_sqlite_url(url)
         path = Path(url[len("sqlite:///"):]).expanduser()
         if not path.exists():
             raise DutyError(i18n.t("cli.no_database", url=db.describe(url)))

@@ -247,10 +247,17 @@ def _create_private_file(path: Path, gid: int | None) -> None:
         os.close(fd)
 
 
+def check_sqlite_url(url: str) -> None:
+    """An SQLite URL takes no ?options: sqlite:///x.db?mode=ro made a file "x.db?mode=ro"."""
+    if url.startswith("sqlite:") and "?" in url:
+        raise DutyError(t("error.db_url_options", url=describe(url)))
+
+
 def _open_sqlite(url: str, busy_timeout_ms: int, group: str | None = None) -> SqliteDatabase:
     # sqlite:///relative.db, sqlite:////absolute/path.db (SQLAlchemy's convention)
     if not url.startswith("sqlite:///"):
         raise DutyError(t("error.db_url", url=describe(url)))
+    check_sqlite_url(url)
     path = unquote(url[len("sqlite:///"):])
     if path != ":memory:":
         file = Path(path).expanduser()

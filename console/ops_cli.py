@@ -49,6 +49,7 @@ def _open(args: argparse.Namespace, *, must_exist: bool = True):
     cfg = settings.load(args.config)
     i18n.set_language(args.lang or settings.language_of(cfg))
     url = args.db or cfg.database_url or db.default_url()
+    db.check_sqlite_url(url)
     path = sqlite_path(url)
     if must_exist and path is not None and not path.exists():
         raise DutyError(i18n.t("cli.no_database", url=db.describe(url)))

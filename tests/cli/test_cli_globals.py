@@ -110,3 +110,16 @@ def test_no_mouse_reaches_the_console_and_the_board(monkeypatch):
             cli._console(args, ctx)
     assert seen == [("console", False), ("console", False), ("console", True),
                     ("board", False), ("board", False), ("board", True)]
+
+
+def test_an_sqlite_url_with_options_is_refused_in_one_line(tmp_path, capsys):
+    """Found: --db 'sqlite:///…/x.db?mode=ro' silently made a new file named 'x.db?mode=ro'
+    (an empty database beside the real one)."""
+    from console import cli
+
+    for command in (["init"], ["summary"], ["status"], ["backup", str(tmp_path / "b.db")]):
+        url = f"sqlite:///{tmp_path}/x.db?mode=ro"
+        assert cli.main(["--lang", "en", "--db", url, *command]) == 1, command
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "takes no ?options" in err, (command, err)
+    assert not [p for p in tmp_path.rglob("*") if "mode" in p.name or p.suffix == ".db"]
