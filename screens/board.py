@@ -38,6 +38,7 @@ from console.textsafe import one_line
 from screens import fmt
 from screens.dbwork import in_db
 from screens.liveness import TerminalWatch
+from screens.widgets.bigdigits import BigDigits, scale_for
 from screens.widgets.columns import severity_width
 
 W = TypeVar("W", bound=Widget)
@@ -82,7 +83,7 @@ class CounterBox(Vertical):
         with Horizontal(classes="counter-figures"):
             for name in ("unacked", "overdue"):
                 with Vertical(classes="figure"):
-                    yield Digits("…", classes=name)
+                    yield BigDigits("…", classes=name)
                     yield Static(t(f"board.counter.{name}"), classes="counter-caption")
 
     def show(self, c) -> None:
@@ -129,7 +130,7 @@ class BoardApp(TerminalWatch, App):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
-            yield Digits("", id="clock")
+            yield BigDigits("", id="clock")
             yield Static("", id="info")
         yield Static("", id="dberror")
         yield Static("", id="alerts")
@@ -158,7 +159,12 @@ class BoardApp(TerminalWatch, App):
         return self.screen_stack[0]
 
     def on_resize(self) -> None:
-        self.board_screen.set_class(self.size.width >= 140 and self.size.height >= 40, "-large")
+        width, height = self.size
+        scale = scale_for(width, height)  # a 4K wall: the figures grow with it
+        self.board_screen.set_class(width >= 140 and height >= 40, "-large")
+        self.board_screen.set_class(scale > 0, "-huge")
+        for digits in self.board_screen.query(BigDigits):
+            digits.set_scale(scale)
         self.render_view()
 
     # ------------------------------------------------------------------ inert keys

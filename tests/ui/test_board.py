@@ -271,6 +271,21 @@ async def test_severity_labels_are_whole_at_80_columns(make_board, duty, languag
         assert row.lstrip().startswith(word)  # was "very …": cut to six cells
 
 
+@pytest.mark.parametrize(("size", "rows"), [((80, 24), 3), ((160, 50), 3), ((384, 108), 10)])
+async def test_the_clock_and_counters_grow_with_a_4k_wall(make_board, duty, size, rows):
+    """Found: on a 4K terminal (384×108 cells) the clock and the counters stayed 3 rows
+    high, unreadable across the room; there they are drawn in a scaled block font."""
+    app = make_board()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        clock = app.query_one("#clock")
+        unacked = app.query_one("#count-report").query_one(".unacked")
+        assert clock.size.height == rows and unacked.size.height == rows
+        assert clock.region.right <= size[0] and unacked.value == "3"
+        info = app.query_one("#info").region
+        assert info.x >= clock.region.right  # the team beside the clock, not under it
+
+
 async def test_countdowns_are_live_without_reading_again(make_board, duty):
     ctx, refs = duty
     app = make_board()
