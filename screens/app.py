@@ -65,9 +65,10 @@ FLASH_SECONDS = 4.0
 HEADER_CAP = 999  # header counts stop at "999+" (see queries.counters)
 RETRY_FIRST, RETRY_MAX = 1.0, 15.0  # seconds between probes of an unreachable database
 CRASHED = 70  # exit status of a console that crashed (EX_SOFTWARE), never 0
-# the events _maybe_alert turns into an alert about an item that has a handling unit
-UNIT_ALERTS = frozenset({"auto_escalate", "overdue", "ack_expired", "accept_overdue",
-                         "problem_order"})
+# the unit desk's events _maybe_alert turns into an alert (issue 11), and every alerting
+# event about an item that can have a handling unit (a liaison sees its own unit's only)
+UNIT_DESK_ALERTS = ("ack_expired", "accept_overdue", "problem_order")
+UNIT_ALERTS = frozenset({"auto_escalate", "overdue", *UNIT_DESK_ALERTS})
 
 
 @dataclass(frozen=True)
@@ -478,7 +479,7 @@ class DutyApp(TerminalWatch, App):
             message = t("ui.alert.missed_ack", ref=c.ref, step=_step_after(c))
         elif c.action == "overdue":
             message = t("ui.alert.overdue", ref=c.ref)
-        elif c.action in ("ack_expired", "accept_overdue", "problem_order"):  # issue 11
+        elif c.action in UNIT_DESK_ALERTS:
             message = t(f"unitdesk.alert.{c.action}", ref=c.ref)
         if message is None:
             return
