@@ -39,6 +39,12 @@ def post_of(shift: Shift | None, login: str, people: dict[int, Person] | None = 
     return None
 
 
+def not_on(what: str, who: str, ref: str | None, team: str) -> str:
+    """Why ``who`` may not ``what`` ("submit", "accept", "take_over"): not on that shift.
+    The rule's one line, for the action's refusal and the screen's check before its form."""
+    return t(f"handover.refused_{what}", who=one_line(who), ref=one_line(ref or "—"), team=team)
+
+
 def team_text(shift: Shift | None, people: dict[int, Person] | None = None) -> str:
     """"带班领导 赵强，主班 李明，副班 —": who holds each post, by name."""
     if shift is None:

@@ -225,8 +225,8 @@ class HandoverScreen(DutyScreen):
         post, ref, team = ((d.my_post, d.shift_ref, d.teams[0]) if what == "submit"
                            else (d.my_next_post, d.incoming_ref, d.teams[1]))
         if post is None:
-            self.app.notify(t(f"handover.refused_{what}", who=self.app.actor.name,
-                              ref=ref or "—", team=team), markup=False, severity="error")
+            self.app.notify(shiftwork.not_on(what, self.app.actor.name, ref, team),
+                            markup=False, severity="error")
         return post is not None
 
     def action_submit(self) -> None:

@@ -55,9 +55,8 @@ def _check_version(shift: Shift, expected_version: int | None) -> None:
 
 
 def _not_on(actor: Actor, shift: Shift | None, what: str) -> PermissionDenied:
-    ref = one_line(shift.ref) if shift is not None else "—"
-    return PermissionDenied(t(f"handover.refused_{what}", who=one_line(actor.name), ref=ref,
-                              team=shiftwork.team_text(shift)))
+    return PermissionDenied(shiftwork.not_on(what, actor.name, shift.ref if shift else None,
+                                             shiftwork.team_text(shift)))
 
 
 def _write(ctx: Context, actor: Actor, shift: Shift, values: dict[str, Any], action: str,
