@@ -40,9 +40,19 @@ def scale_for(width: int, height: int) -> int:
     return max(1, min(width // 160, height // 45))
 
 
+def _glyphs(value: str) -> list[tuple[str, ...]]:
+    return [FONT.get(ch, FONT[" "]) for ch in value]
+
+
+def block_width(value: str, scale: int) -> int:
+    """Cells the value takes in the block font: each pixel 2·scale wide, a pixel between."""
+    glyphs = _glyphs(value)
+    return 2 * scale * (sum(len(g[0]) for g in glyphs) + max(0, len(glyphs) - 1))
+
+
 def block_lines(value: str, scale: int) -> list[str]:
     """The value in the block font, one string per terminal row."""
-    glyphs = [FONT.get(ch, FONT[" "]) for ch in value]
+    glyphs = _glyphs(value)
     rows = []
     for r in range(ROWS):
         cells = " " * scale * 2
@@ -63,13 +73,12 @@ class BigDigits(Digits):
             self.refresh(layout=True)
 
     def update(self, value: str) -> None:
-        if self.scale and value != self.value:
-            layout = len(block_lines(value, self.scale)[0]) != self.get_content_width(
-                Size(0, 0), Size(0, 0))
-            self._value = value
-            self.refresh(layout=layout)
+        if not self.scale:
+            super().update(value)
             return
-        super().update(value)
+        layout = block_width(value, self.scale) != block_width(self.value, self.scale)
+        self._value = value
+        self.refresh(layout=layout)
 
     def render(self) -> RenderResult:
         if not self.scale:
@@ -80,7 +89,7 @@ class BigDigits(Digits):
     def get_content_width(self, container: Size, viewport: Size) -> int:
         if not self.scale:
             return super().get_content_width(container, viewport)
-        return len(block_lines(self.value or " ", self.scale)[0])
+        return block_width(self.value or " ", self.scale)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return ROWS * self.scale if self.scale else 3

@@ -531,3 +531,14 @@ def test_snapshot_reads_a_window_on_both_databases(roster, db):
     assert a.plan_code == data["code"] and a.done == 1
     assert a.total == ActivationMeasure.select().where(
         ActivationMeasure.activation == act.id).count() > 1
+
+
+def test_the_block_font_is_as_wide_as_it_says():
+    """The width the layout asks for is the width drawn, for every glyph and scale."""
+    from screens.widgets.bigdigits import FONT, block_lines, block_width
+
+    for value in ("12:34:56", "999+", "…", "-7", "".join(FONT)):
+        for scale in (1, 2, 3):
+            lines = block_lines(value, scale)
+            assert len(lines) == 5 * scale
+            assert {len(ln) for ln in lines} == {block_width(value, scale)}, (value, scale)
