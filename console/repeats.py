@@ -14,8 +14,9 @@ order's "create" or "import" event is the change).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import JOIN, fn
 
@@ -119,24 +120,61 @@ def _earlier_many(r: MergeRules, orders: list[Any]) -> dict[int, list[int]]:
     return {i: list(dict.fromkeys(ids)) for i, ids in found.items()}
 
 
+def _earlier_batch(r: MergeRules, orders: list[Any]) -> dict[int, list[int]]:
+    """``_earlier`` for many orders in one statement per match (SQLite): the orders go
+    in as one JSON array and each runs ``window_sql``'s range as a correlated subquery,
+    so an import pays one call per batch instead of one per order and match (20,000
+    statements for 10,000 orders, ~1 s of Python around them).  Same answer, same
+    order: per match the newest first, cut at the limit."""
+    def db_time(at: dt.datetime) -> str:  # as sqlite3 stores a datetime
+        return WorkOrder.received_at.db_value(at).isoformat(" ")
+
+    window = dt.timedelta(days=r.window_days)
+    found: dict[int, list[int]] = {o.id: [] for o in orders}
+    for match in ("phone", "place"):
+        chosen = [[o.id, db_time(o.received_at - window), db_time(o.received_at), *keys]
+                  for o in orders for m, keys in _matches(r, o) if m == match]
+        if not chosen:
+            continue
+        test = ("w.phone = json_extract(n.value, '$[3]')" if match == "phone" else
+                "w.address = json_extract(n.value, '$[3]') "
+                "AND w.category = json_extract(n.value, '$[4]')")
+        sql = (f"SELECT json_extract(n.value, '$[0]'), (SELECT json_group_array(id) FROM "
+               f"(SELECT w.id FROM {WorkOrder._meta.table_name} w WHERE {test} "
+               f"AND w.received_at >= json_extract(n.value, '$[1]') "
+               f"AND w.received_at <= json_extract(n.value, '$[2]') "
+               f"AND w.id <> json_extract(n.value, '$[0]') "
+               f"ORDER BY w.received_at DESC LIMIT {int(r.max_candidates)})) "
+               f"FROM json_each(?) n")
+        cursor = WorkOrder._meta.database.execute_sql(sql, [json.dumps(chosen)])
+        for new_id, ids in cursor.fetchall():
+            found[new_id] += json.loads(ids)
+    return {i: list(dict.fromkeys(ids)) for i, ids in found.items()}
+
+
 def _merged(ids: set[int]) -> set[int]:
     """Which of ``ids`` are merged duplicates (represented by their master instead)."""
     out: set[int] = set()
     pool = sorted(ids)
-    for start in range(0, len(pool), 500):
-        out.update(i for (i,) in ItemLink.select(ItemLink.item_id).where(
-            (ItemLink.kind == "work_order") & ItemLink.item_id.in_(pool[start:start + 500])
-            & (ItemLink.relation == "merged") & ItemLink.ended_at.is_null()).tuples())
+    database = ItemLink._meta.database
+    for start in range(0, len(pool), 500):  # SQL written once: the builder cost more (import)
+        part = pool[start:start + 500]
+        marks = ", ".join([database.param] * len(part))
+        out.update(i for (i,) in database.execute_sql(
+            f"SELECT item_id FROM {ItemLink._meta.table_name} WHERE kind = 'work_order' "
+            f"AND relation = 'merged' AND ended_at IS NULL AND item_id IN ({marks})", part))
     return out
 
 
 def _found_for(settings: Any, orders: list[Any]) -> dict[int, list[int]]:
     """Each order's candidates: the earlier orders it may repeat, at most max_candidates."""
     r = rules_of(settings)
-    if len(orders) > 1 and is_postgres():
+    if len(orders) == 1:
+        raw = {orders[0].id: _earlier(r, orders[0])}
+    elif is_postgres():
         raw = _earlier_many(r, orders)
     else:
-        raw = {o.id: _earlier(r, o) for o in orders}
+        raw = _earlier_batch(r, orders)
     merged = _merged(set().union(*raw.values())) if raw else set()
     return {i: [c for c in ids if c not in merged][: r.max_candidates]
             for i, ids in raw.items()}
@@ -154,10 +192,16 @@ def _store(found: dict[int, list[int]], now: dt.datetime, actor: str) -> int:
             for i, ids in found.items() for other in ids]
     if rows:
         database = ItemLink._meta.database
-        marks = ", ".join([database.param] * 6)
-        database.cursor().executemany(
-            f"INSERT INTO {ItemLink._meta.table_name} "
-            f"(kind, item_id, other_id, relation, at, actor) VALUES ({marks})", rows)
+        columns = "kind, item_id, other_id, relation, at, actor"
+        if is_postgres():  # COPY: executemany is a statement per link (2 s of a 6 s import)
+            with database.cursor().copy(
+                    f"COPY {ItemLink._meta.table_name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join([database.param] * 6)
+            database.cursor().executemany(
+                f"INSERT INTO {ItemLink._meta.table_name} ({columns}) VALUES ({marks})", rows)
     return sum(1 for ids in found.values() if ids)
 
 
@@ -168,15 +212,25 @@ def flag(settings: Any, order: WorkOrder, now: dt.datetime, actor: str = "") -> 
     return found[order.id]
 
 
-def flag_many(settings: Any, ids: list[int], now: dt.datetime, actor: str = "") -> int:
-    """Import: flag each new order (bounded look-ups each); returns how many repeat."""
-    flagged = 0
-    for start in range(0, len(ids), 500):
-        orders = list(WorkOrder.select(WorkOrder.id, WorkOrder.phone, WorkOrder.address,
-                                       WorkOrder.category, WorkOrder.received_at).where(
-            WorkOrder.id.in_(ids[start:start + 500])))
-        flagged += _store(_found_for(settings, orders), now, actor)
-    return flagged
+class NewOrder(NamedTuple):
+    """What the look-up needs of a new order (the import has it as written)."""
+
+    id: int
+    phone: str | None
+    address: str | None
+    category: str | None
+    received_at: dt.datetime
+
+
+def flag_many(settings: Any, orders: list[NewOrder], now: dt.datetime, actor: str = "") -> int:
+    """Import: flag each new order (bounded look-ups each); returns how many links it
+    wrote."""
+    links = 0
+    for start in range(0, len(orders), 500):
+        found = _found_for(settings, orders[start:start + 500])
+        _store(found, now, actor)
+        links += sum(len(ids) for ids in found.values())
+    return links
 
 
 def repeat_ids() -> Any:

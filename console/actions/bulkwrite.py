@@ -11,8 +11,9 @@ from typing import Any
 
 from peewee import BooleanField, ForeignKeyField, IntegerField
 
+from .. import search
 from ..db import is_postgres
-from ..models import Event, JSONText, database
+from ..models import ITEM_MODELS, Event, JSONText, database
 from .plumbing import GENESIS, _digest
 
 
@@ -147,3 +148,72 @@ def _ids_by_ref(model: type, refs: list[str]) -> dict[str, int]:
     return out
 
 
+
+
+BULK_FROM = 50_000  # rows an import adds to a table before it drops that table's indexes
+KEEP_INDEXES = frozenset({  # what the import itself reads while it writes
+    "work_order_repeat_phone", "work_order_repeat_place",  # 重复投诉 look-ups
+    "item_link_item",  # merged duplicates among the candidates
+})
+
+
+class DeferredIndexes:
+    """SQLite: a large import writes a table without its secondary indexes and builds
+    them again, sorted, at its end.
+
+    Each of a work order's 22 indexes takes a random leaf page per row, and past the
+    page cache the rows slow down as the table grows: 4,700 rec/s for the first 50,000
+    of a 1,000,000-order import, 2,100 rec/s at 200,000 (measured); building an index
+    from the finished table is one sort.  A table's indexes go once the import has
+    added ``BULK_FROM`` rows and at least as many as the table held when it began (an
+    import that doubles the table), so a small import into a large database never
+    rebuilds it.  Unique indexes and those the import reads (``KEEP_INDEXES``) stay.
+    All of it happens inside the import's transaction: SQLite's DDL is transactional,
+    so a failure or a killed process rolls the drop back with the rows, and the other
+    consoles read the old snapshot, indexes and all, until the commit.  PostgreSQL
+    keeps its indexes (dropping one locks the table against every reader)."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, int] = {}
+        self.added: dict[str, int] = {}
+        self.dropped: dict[str, list[str]] = {}  # table → CREATE INDEX statements
+        self.rebuilt = False
+
+    def grew(self, table: str, rows: int) -> None:
+        """``rows`` were added to ``table``: drop its indexes if it is now a bulk load."""
+        if is_postgres() or self.rebuilt or table in self.dropped:
+            return
+        if table not in self.start:
+            count = database.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            self.start[table] = count - rows
+        self.added[table] = added = self.added.get(table, 0) + rows
+        if added >= max(BULK_FROM, self.start[table]):
+            self.dropped[table] = self._drop(table)
+
+    @staticmethod
+    def _drop(table: str) -> list[str]:
+        found = database.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL", (table,)).fetchall()
+        kept = []
+        for name, sql in found:
+            if name in KEEP_INDEXES or sql.lstrip().upper().startswith("CREATE UNIQUE"):
+                continue
+            database.execute_sql(f'DROP INDEX "{name}"')
+            kept.append(sql)
+        return kept
+
+    def deferred(self, table: str) -> bool:
+        """Whether ``table``'s indexes (its search index too) wait for ``rebuild``."""
+        return table in self.dropped
+
+    def rebuild(self) -> None:
+        """Every index dropped, built again, and the search index of each such table
+        (before the import commits)."""
+        for table, statements in self.dropped.items():
+            for sql in statements:
+                database.execute_sql(sql)
+            for model in ITEM_MODELS.values():
+                if model._meta.table_name == table:
+                    search.rebuild(model)
+        self.dropped, self.rebuilt = {}, True

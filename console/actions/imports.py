@@ -21,6 +21,7 @@ from ..models import (
     Department,
     Event,
     Instruction,
+    ItemLink,
     Person,
     Plan,
     PlanActivation,
@@ -29,7 +30,7 @@ from ..models import (
     Shift,
     database,
 )
-from .bulkwrite import _full_row, _head, _ids_by_ref, _insert_rows, _state
+from .bulkwrite import DeferredIndexes, _full_row, _head, _ids_by_ref, _insert_rows, _state
 from .import_rows import _import_row, _parse_dt
 from .plumbing import (
     DIGEST_FROM,
@@ -51,7 +52,7 @@ class ImportResult(dict):
 
 
 CHUNK = 2000  # item records written (and their events chained) per batch
-ANALYZE_FROM = 20_000  # PostgreSQL: rows an import adds to a table before its first ANALYZE
+ANALYZE_FROM = CHUNK  # PostgreSQL: rows an import adds to a table before its first ANALYZE
 Records = Iterable[Any] | Callable[[], Iterable[Any]]
 
 
@@ -136,6 +137,7 @@ class _Run:
         self.prev = _head()
         self.written = 0
         self.grown: dict[str, tuple[int, int]] = {}  # table → (rows added, at the last ANALYZE)
+        self.indexes = DeferredIndexes()
         self.depts: dict[str, int] = {}
         self.dept_codes: dict[int, str] = {}
         for d in Department.select(Department.id, Department.code, Department.name):
@@ -207,6 +209,7 @@ class _Run:
         deferred, self.deferred = self.deferred, []
         for kind in ITEM_MODELS:  # now every department and plan of the file is known
             self.write(kind, [r for r in deferred if r.kind == kind], final=True)
+        self.indexes.rebuild()  # before the restore and the links read by them
         for r in self.shifts:
             _import_upsert(Shift, "ref", self.shift_values(r), "shift", self.log, self.result)
         if self.links:  # an export: its links are the source's, flagged and dismissed as
@@ -283,7 +286,8 @@ class _Run:
         with search.bulk_indexed(model) as index:  # the search index in one statement
             _insert_rows(model, rows)
             ids = _ids_by_ref(model, [row["ref"] for row in rows])
-            index(list(ids.values()))
+            if not self.indexes.deferred(model._meta.table_name):  # else: rebuilt at the end
+                index(list(ids.values()))
         events = []
         for row, r in zip(rows, extras, strict=True):
             item_id = ids[row["ref"]]
@@ -297,24 +301,34 @@ class _Run:
                                      children=sorted(children) or None))
         self.chain(events)
         if kind == "work_order":  # 重复投诉: flag the new orders (issue 11)
-            repeats.flag_many(self.ctx.settings, list(ids.values()), self.now, self.actor.login)
+            orders = [repeats.NewOrder(ids[row["ref"]], row["phone"], row["address"],
+                                       row["category"], row["received_at"]) for row in rows]
+            links = repeats.flag_many(self.ctx.settings, orders, self.now, self.actor.login)
+            self.indexes.grew(ItemLink._meta.table_name, links)
         self.result[kind] = self.result.get(kind, 0) + len(rows)
         self.done += len(rows)
         self.analyze_if_grown(model, len(rows))
+        self.indexes.grew(model._meta.table_name, len(rows))
         if self.progress:
             self.progress(self.done)
 
     def analyze_if_grown(self, model: type, added: int) -> None:
-        """PostgreSQL: ANALYZE a table the import has added 20,000 rows to, then at each
-        doubling.  The rows are one transaction, so autovacuum never sees them and the
-        planner kept the statistics of the table it started from (often empty): the ref
-        look-ups scanned the growing table (100,000 orders at 258 rec/s, measured; 64 s
-        with these ANALYZEs).  Each costs a few seconds inside the transaction, so small
-        imports run none."""
+        """PostgreSQL: ANALYZE a table once the import has added a batch to it and as
+        many rows as the statistics knew of, then at each doubling.  The rows are one
+        transaction, so autovacuum never sees them and the planner kept the statistics
+        of the table it started from (often empty): the ref look-ups scanned the growing
+        table (100,000 orders at 258 rec/s, measured).  A first ANALYZE at 20,000 rows
+        still left the look-ups of the second 10,000 scanning: 71 s of a 99 s import
+        (measured).  ANALYZE of a small table takes milliseconds; a table the statistics
+        already describe is analyzed only once the import has doubled it."""
         if not is_postgres():
             return
         name = model._meta.table_name
-        total, last = self.grown.get(name, (0, 0))
+        if name not in self.grown:  # what the planner believes the table holds
+            known = database.execute_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                                         (name,)).fetchone()[0]
+            self.grown[name] = (0, max(0, int(known)) // 2)
+        total, last = self.grown[name]
         total += added
         if total >= max(2 * last, ANALYZE_FROM):
             database.execute_sql(f'ANALYZE "{name}"')
@@ -332,6 +346,7 @@ class _Run:
             e["hash"] = self.prev = event_digest(self.prev, e)
         _insert_rows(Event, events)
         self.written += len(events)
+        self.indexes.grew(Event._meta.table_name, len(events))
 
     def restore(self) -> None:
         """An archive into an empty log: its events must start the chain.  The import's
