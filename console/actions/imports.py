@@ -346,6 +346,7 @@ class _Run:
             e["hash"] = self.prev = event_digest(self.prev, e)
         _insert_rows(Event, events)
         self.written += len(events)
+        self.analyze_if_grown(Event, len(events))  # the chain's head is read by id order
         self.indexes.grew(Event._meta.table_name, len(events))
 
     def restore(self) -> None:

@@ -11,10 +11,9 @@ from ..context import Actor, Context
 from ..errors import StaleVersion
 from ..i18n import t
 from ..models import ITEM_MODELS, Event, Item, database
-from .bulkwrite import _insert_rows
+from .bulkwrite import _head, _insert_rows
 from .plumbing import (
     _DERIVED,
-    GENESIS,
     _escalation_values,
     _jsonable,
     _notify,
@@ -154,7 +153,7 @@ class _Writes:
             cursor.executemany(sql, params)
             if cursor.rowcount not in (-1, len(params)):  # the write lock makes it unreachable
                 raise StaleVersion(t("error.stale_plain", ref=model.__name__))
-        prev = Event.select(Event.hash).order_by(Event.id.desc()).limit(1).scalar() or GENESIS
+        prev = _head()
         for e in self.events:
             e["prev_hash"] = prev
             e["hash"] = prev = event_digest(prev, e)
