@@ -16,8 +16,8 @@ import traceback
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-SECTIONS = ("sweep", "reads", "ack", "import", "propagation", "stats", "start", "keys", "rss",
-            "datatable", "issue14", "bulk", "idle")
+SECTIONS = ("sweep", "reads", "ack", "import", "propagation", "stats", "start", "keys", "parity",
+            "rss", "datatable", "issue14", "bulk", "idle")
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sizes = Sizes(args.work_orders or 1_000_000, args.reports or 100_000)
         pg_sizes = Sizes(100_000, 10_000)
-    needs_pg = wanted & {"ack", "propagation", "issue14"}
+    needs_pg = wanted & {"ack", "propagation", "issue14", "parity"}
     pg_base = _pg_reachable(args.pg) if needs_pg else None
     cfg = Config(quick=args.quick, sizes=sizes, pg_sizes=pg_sizes, pg_url=pg_base,
                  repeats=3 if args.quick else 20,
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         ui_rows = run("start", ui.start_rows, cfg, work)
         rows += ui_rows or []
         rows += run("keys", ui.key_rows, cfg, work) or []
+        rows += run("parity", ui.parity_rows, cfg, pg_url) or []
         rows += run("rss", ui.rss_rows, cfg, work) or []
         rows += run("idle", ui.idle_rows, cfg, work) or []
         rows += run("datatable", ui.datatable_rows, cfg, work) or []

@@ -308,3 +308,37 @@ def idle_rows(cfg: Config, path: Path) -> list[Row]:
             Row(sec, "idle console: bytes written to the terminal per second", d_out,
                 unit="B/s", samples=1,
                 note="the clock each second, the countdowns each minute, nothing else")]
+
+
+PARITY = ("cursor down", "page down", "open detail (Enter)", "switch queue (1/2)",
+          "filter: scope (z)", "incremental search (per key)")
+
+
+def parity_rows(cfg: Config, pg_url: str | None) -> list[Row]:
+    """Issue 14's "PostgreSQL at parity": start and keys on PostgreSQL against SQLite on
+    the same data (both built by bench/dataset.py at the PostgreSQL size, in this run),
+    each PostgreSQL figure with its SQLite figure as the baseline, goal ≤ 1.2×."""
+    if not pg_url:
+        return []
+    n = cfg.pg_sizes.work_orders
+    sec = f"2c · PostgreSQL at parity with SQLite, {n // 1000}k work orders each"
+    sqlite_url = f"sqlite:///{dataset.prepare_copy(cfg.pg_sizes, 'parity', log=cfg.log)}"
+    starts: dict[str, list[float]] = {"sqlite": [], "pg": []}
+    for _ in range(cfg.r(5, 1)):  # interleaved: the two see the same load
+        for name, url in (("sqlite", sqlite_url), ("pg", pg_url)):
+            starts[name].append(child("start", url)["first_paint_ms"])
+    rows = [Row(sec, "start → first painted queue, headless (PostgreSQL)",
+                median(starts["pg"]), baseline=median(starts["sqlite"]),
+                baseline_name="SQLite, same data", target=ratio_at_most(1.2),
+                samples=len(starts["pg"]))]
+    repeats = str(cfg.r(12, 2))
+    keys = {name: child("keys", url, repeats, budget=cfg.r(300, 40))
+            for name, url in (("sqlite", sqlite_url), ("pg", pg_url))}
+    for key in PARITY:
+        pg = [x for x in keys["pg"].get(key) or [] if x is not None]
+        lite = [x for x in keys["sqlite"].get(key) or [] if x is not None]
+        rows.append(Row(sec, f"{key} p50 (PostgreSQL)", median(pg) if pg else None,
+                        baseline=median(lite) if lite else None,
+                        baseline_name="SQLite, same data", target=ratio_at_most(1.2),
+                        samples=len(pg), note="" if pg and lite else "not measured"))
+    return rows
