@@ -241,7 +241,6 @@ def _timeline(d: Detail, tz, names: dict[str, str] | None = None) -> RenderableT
     return _section(t("ui.detail.timeline", n=len(d.events)), timeline)
 
 
-
 def _read_detail(kind: str, item_id: int, unit: Any) -> tuple[Any, dict, Any]:
     """The detail's reads — the item, the names its events mention, its merge block
     (issue 11) — in one worker on one connection.  Three workers one after the other cost
@@ -251,6 +250,7 @@ def _read_detail(kind: str, item_id: int, unit: Any) -> tuple[Any, dict, Any]:
     if d is None:
         return None, {}, None
     return d, names_for(d), merge_queries.detail_block(kind, item_id)
+
 
 class RenderedOnce:
     """A Rich renderable whose segments are computed once per width.

@@ -4,17 +4,13 @@ of a row computed from the values written (no read back)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import operator
 from typing import Any
-
-from peewee import BooleanField, ForeignKeyField, IntegerField
 
 from .. import search
 from ..db import is_postgres
 from ..models import ITEM_MODELS, Event, JSONText, database
-from .plumbing import GENESIS, _digest
+from .plumbing import GENESIS, _digest, canonical_values
 
 
 def _head() -> str:
@@ -36,44 +32,8 @@ def _full_row(model: type, row: dict) -> dict:
 
 
 def _state(model: type, row: dict) -> str:
-    """row_digest of the row as it is written (without reading it back): the same
-    canonical values as plumbing._canon, with each field's conversion looked up once."""
-    out = {}
-    for name, how, skip in _canon_plan(model):
-        v = row.get(name)
-        if v in skip and not isinstance(v, bool):  # as row_values: a later column at its default
-            continue
-        if v is None:
-            out[name] = None
-        elif isinstance(v, dt.datetime):
-            out[name] = v.isoformat(sep=" ")
-        elif how is bool:
-            out[name] = bool(v)
-        elif how is int and not isinstance(v, bool):
-            out[name] = int(v)
-        else:
-            out[name] = v
-    return _digest(out)
-
-
-@functools.cache
-def _canon_plan(model: type) -> tuple[tuple[str, Any, tuple], ...]:
-    """(field name, bool / int / None) for each stored field but the id, as _canon
-    treats it."""
-    plan = []
-    for f in model._meta.sorted_fields:
-        if f.name == "id":
-            continue
-        # values row_values leaves out of the digest (models.late, digest_if_set)
-        skip: tuple = ((None, 0) if getattr(f, "late", False)
-                       else (None,) if getattr(f, "digest_if_set", False) else ())
-        if isinstance(f, BooleanField):
-            plan.append((f.name, bool, skip))
-        elif isinstance(f, IntegerField | ForeignKeyField):
-            plan.append((f.name, int, skip))
-        else:
-            plan.append((f.name, None, skip))
-    return tuple(plan)
+    """row_digest of the row as it is written, from the values written (no read back)."""
+    return _digest(canonical_values(model, row))
 
 
 def _insert_rows(model: type, rows: list[dict]) -> None:
@@ -148,8 +108,6 @@ def _ids_by_ref(model: type, refs: list[str]) -> dict[str, int]:
     return out
 
 
-
-
 BULK_FROM = 50_000  # rows an import adds to a table before it drops that table's indexes
 KEEP_INDEXES = frozenset({  # what the import itself reads while it writes
     "work_order_repeat_phone", "work_order_repeat_place",  # 重复投诉 look-ups
@@ -210,10 +168,10 @@ class DeferredIndexes:
     def rebuild(self) -> None:
         """Every index dropped, built again, and the search index of each such table
         (before the import commits)."""
+        items = {m._meta.table_name: m for m in ITEM_MODELS.values()}
         for table, statements in self.dropped.items():
             for sql in statements:
                 database.execute_sql(sql)
-            for model in ITEM_MODELS.values():
-                if model._meta.table_name == table:
-                    search.rebuild(model)
+            if table in items:
+                search.rebuild(items[table])
         self.dropped, self.rebuilt = {}, True

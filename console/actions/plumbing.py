@@ -141,12 +141,18 @@ def _canon(field: Any, value: Any) -> Any:
 
 
 def row_values(row: Any, skip: tuple[str, ...] = ("id",)) -> dict[str, Any]:
-    """A row's stored columns (foreign keys as ids), canonical for hashing: ``_canon``
-    of each, with each field's kind looked up once per model (every action and the
-    sweep digest rows; the per-field look-ups were a tenth of a catch-up sweep)."""
-    data = row.__data__
+    """A row's stored columns (foreign keys as ids), canonical for hashing."""
+    return canonical_values(type(row), row.__data__, skip)
+
+
+def canonical_values(model: type, data: dict[str, Any],
+                     skip: tuple[str, ...] = ("id",)) -> dict[str, Any]:
+    """``_canon`` of each stored column of ``model`` in ``data`` (field name → value: a
+    model's ``__data__``, or the row an import writes, so its digest needs no read back),
+    with each field's kind looked up once per model (every action and the sweep digest
+    rows; the per-field look-ups were a tenth of a catch-up sweep)."""
     out: dict[str, Any] = {}
-    for name, kind, if_set, late in _value_plan(type(row), skip):
+    for name, kind, if_set, late in _value_plan(model, skip):
         value = data.get(name)
         # a column added later counts once it is set (digest_if_set) or leaves its
         # default (models.late): rows hashed before the upgrade still verify
