@@ -7,10 +7,11 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import hashlib
+from pathlib import Path
 
 import pytest
 
-from console import actions, handover, queries, schedule_queries, sweep
+from console import actions, cli, handover, queries, schedule_queries, sweep
 from console.errors import DomainError
 from console.models import Event, ScheduledReport
 from tests.conftest import ADMIN, OFFICER, T0
@@ -170,17 +171,21 @@ def test_handover_lists_the_missing_and_those_due_in_the_next_shift(depts, clock
     assert "Scheduled reports missing (2)" in report
 
 
+def _receiving(depts, db_url: str, tmp_path: Path, text: str) -> tuple[Path, list[str]]:
+    """This week's reports created by the sweep, a file to receive with, and the CLI's
+    leading arguments (English, as the liaison liming, --as allowed)."""
+    sweep.auto_escalate(depts)
+    f = tmp_path / "w49.txt"
+    f.write_text(text, encoding="utf-8")
+    site = tmp_path / "site.yaml"
+    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
+    return f, ["--config", str(site), "--db", db_url, "--lang", "en", "--as", "liming"]
+
+
 def test_dutyroom_receive_from_the_shell(depts, clock, db_url, tmp_path, capsys):
     if not db_url.startswith("sqlite"):
         pytest.skip("the CLI is the same on PostgreSQL; once is enough")
-    sweep.auto_escalate(depts)
-    f = tmp_path / "w49.txt"
-    f.write_text("稳定情况", encoding="utf-8")
-    from console import cli
-
-    site = tmp_path / "site.yaml"
-    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
-    common = ["--config", str(site), "--db", db_url, "--lang", "en", "--as", "liming"]
+    f, common = _receiving(depts, db_url, tmp_path, "稳定情况")
     rc = cli.main([*common, "receive", "ZFW", "stability", "--file", str(f)])
     out = capsys.readouterr()
     assert rc == 0, out.err
@@ -198,14 +203,7 @@ def test_act_receive_takes_department_and_topic_as_the_issue_writes_it(depts, cl
     """`dutyroom act receive DEPT TOPIC [--file F]` (issue 12); `act receive REF` still works."""
     if not db_url.startswith("sqlite"):
         pytest.skip("the CLI is the same on PostgreSQL; once is enough")
-    sweep.auto_escalate(depts)
-    f = tmp_path / "w49.txt"
-    f.write_text("舆情情况", encoding="utf-8")
-    from console import cli
-
-    site = tmp_path / "site.yaml"
-    site.write_text("operators:\n  allow_as: true\n", encoding="utf-8")
-    common = ["--config", str(site), "--db", db_url, "--lang", "en", "--as", "liming"]
+    f, common = _receiving(depts, db_url, tmp_path, "舆情情况")
     rc = cli.main([*common, "act", "receive", "ZFW", "stability", "--file", str(f)])
     out = capsys.readouterr()
     assert rc == 0, out.err

@@ -88,6 +88,21 @@ def _empty_again(url: str) -> None:
 
 
 @pytest.mark.multiprocess
+def _migrated(url: str) -> None:
+    """A fresh PostgreSQL schema with dutyroom's tables (what `dutyroom init` makes)."""
+    database = dbmod.open_database(url, bind=False)
+    dbmod.migrate(database)
+    database.close()
+
+
+def _backed_up(url: str, tmp_path: Path) -> tuple[Path, str]:
+    """A migrated schema backed up with `dutyroom backup`: (the dump, the schema's name)."""
+    _migrated(url)
+    dest = tmp_path / "b.pgdump"
+    assert cli("--db", url, "backup", str(dest)).returncode == 0
+    return dest, url.rsplit("%3D", 1)[1]
+
+
 def test_backup_while_four_writers_run_then_restore_continues_numbering(db, db_url, ctx,
                                                                         tmp_path):
     refs = _items(ctx, 4)
@@ -192,9 +207,7 @@ def test_backup_refuses_an_existing_file_and_checks_the_copy(sqlite_db, ctx, tmp
 
 def test_postgres_backup_without_pg_dump_prints_the_command(tmp_path):
     with fresh_url("postgres", tmp_path) as url:
-        database = dbmod.open_database(url, bind=False)
-        dbmod.migrate(database)
-        database.close()
+        _migrated(url)
         res = cli("--db", url, "backup", str(tmp_path / "x.pgdump"), PATH="/nonexistent")
     assert res.returncode == 1
     assert "pg_dump is not installed" in res.stderr and "pg_dump --format=custom" in res.stderr
@@ -226,12 +239,7 @@ def test_postgres_restore_into_a_schema_that_does_not_exist_says_which_to_create
     import uuid
 
     with fresh_url("postgres", tmp_path) as url:
-        database = dbmod.open_database(url, bind=False)
-        dbmod.migrate(database)
-        database.close()
-        dest = tmp_path / "b.pgdump"
-        assert cli("--db", url, "backup", str(dest)).returncode == 0
-        source_schema = url.rsplit("%3D", 1)[1]
+        dest, source_schema = _backed_up(url, tmp_path)
         missing = url.rsplit("%3D", 1)[0] + "%3Dt_missing_" + uuid.uuid4().hex[:8]
         res = cli("--db", missing, "restore", str(dest))
     assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
@@ -262,12 +270,7 @@ def test_postgres_restore_into_a_new_database_and_into_migrated_tables(tmp_path)
 
     name = "t_restore_" + uuid.uuid4().hex[:8]
     with fresh_url("postgres", tmp_path) as url:
-        database = dbmod.open_database(url, bind=False)
-        dbmod.migrate(database)
-        database.close()
-        dest = tmp_path / "b.pgdump"
-        assert cli("--db", url, "backup", str(dest)).returncode == 0
-        schema = url.rsplit("%3D", 1)[1]
+        dest, schema = _backed_up(url, tmp_path)
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         try:
